@@ -1,0 +1,128 @@
+"""Small file helpers: atomic writes, staged output folders, hashing, JSON lines."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from limr_kit.errors import OutputError
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON text with NaN/inf written as null, numpy scalars and paths converted."""
+    return json.dumps(_finite(value), indent=indent, ensure_ascii=False, default=_json_default)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def ensure_writable_dir(path: str | Path) -> Path:
+    """Create ``path`` (and parents) or raise an :class:`OutputError` that says why it cannot be used."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"Output path {path} exists and is not a folder. Choose another --out.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create output folder {path}: {exc.strerror}. Choose another --out.") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"Output folder {path} is not writable. Fix its permissions or choose another --out.")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``."""
+    path = Path(path)
+    ensure_writable_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Write indented JSON atomically."""
+    write_text(path, dumps(value, indent=2) + "\n")
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write JSON lines atomically; returns the number of rows."""
+    count = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(dumps(row))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+@contextlib.contextmanager
+def staged_output(out_dir: str | Path) -> Iterator[Path]:
+    """Yield a staging folder whose files move into ``out_dir`` only if the block succeeds.
+
+    A failure part-way leaves ``out_dir`` exactly as it was. A new ``out_dir`` appears in one rename;
+    into an existing one each file is moved with an atomic replace.
+    """
+    out_dir = Path(out_dir)
+    ensure_writable_dir(out_dir.parent if out_dir.parent != Path("") else Path("."))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"Output path {out_dir} exists and is not a folder. Choose another --out.")
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".staging", dir=out_dir.parent))
+    try:
+        yield stage
+        if not out_dir.exists():
+            os.replace(stage, out_dir)
+            return
+        ensure_writable_dir(out_dir)
+        for item in sorted(stage.iterdir()):
+            target = out_dir / item.name
+            if target.is_dir() and not item.is_dir():
+                raise OutputError(f"{target} is a folder; remove it or choose another --out.")
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

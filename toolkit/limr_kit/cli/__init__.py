@@ -1,0 +1,67 @@
+"""The ``limr-kit`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from limr_kit import __version__
+from limr_kit.cli import lim
+from limr_kit.console import err, setup_logging
+from limr_kit.errors import LimrError
+
+
+app = typer.Typer(
+    name="limr-kit",
+    help="Score RL training samples (LIM), curate, train, benchmark and publish. Data goes to stdout, "
+    "progress to stderr.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"limr-kit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs on stderr.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """limr-kit: Less-is-More RL toolkit."""
+    setup_logging(verbose)
+
+
+app.command("score", rich_help_panel="Select samples")(lim.score)
+app.command("curate", rich_help_panel="Select samples")(lim.curate)
+app.command("demo", rich_help_panel="Get started")(lim.demo)
+
+
+def format_error(exc: LimrError) -> str:
+    """The one-line (or few-line) message shown for a user error."""
+    return f"[bold red]Error:[/bold red] {escape(str(exc))}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors print one message and exit with status 1."""
+    try:
+        app(args=argv, prog_name="limr-kit")
+    except LimrError as exc:
+        err.print(format_error(exc), highlight=False)
+        if os.environ.get("LIMR_DEBUG") == "1":
+            traceback.print_exc()
+        else:
+            err.print("[dim]Set LIMR_DEBUG=1 to see the full traceback.[/dim]", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,157 @@
+"""``limr-kit score``, ``limr-kit curate`` and ``limr-kit demo``."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from limr_kit.cli._options import JsonOpt, OutOpt, StrictOpt, ThresholdOpt, TopKOpt
+from limr_kit.console import err, out, progress
+
+
+class Method(str, enum.Enum):
+    lim = "lim"
+    variance = "variance"
+    linear = "linear"
+    random = "random"
+
+
+class AggregateChoice(str, enum.Enum):
+    pass_rate = "pass-rate"
+    mean = "mean"
+
+
+class AlignChoice(str, enum.Enum):
+    truncate = "truncate"
+    drop = "drop"
+
+
+class BadRowChoice(str, enum.Enum):
+    error = "error"
+    skip = "skip"
+
+
+def _print_json(value: Any) -> None:
+    from limr_kit._io import dumps
+
+    out.print(dumps(value, indent=2), highlight=False, markup=False)
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    counts = summary["counts"]
+    table = Table(title=f"{summary['method']} scores", show_header=False)
+    table.add_row("samples in", str(counts["in"]))
+    table.add_row("scored", str(counts["scored"]))
+    table.add_row("dropped", f"{counts['dropped']} {summary['dropped_by_reason'] or ''}")
+    table.add_row("selected", str(counts["selected"]))
+    for name, value in summary["parameters"].items():
+        table.add_row(name, str(value))
+    stats = summary["score_stats"]
+    table.add_row("score range", f"{stats['min']:.3f} .. {stats['max']:.3f} (mean {stats['mean']:.3f})")
+    if summary["input"]["rows_skipped"] or summary["input"]["torn_lines"]:
+        table.add_row("rows skipped / torn", f"{summary['input']['rows_skipped']} / {summary['input']['torn_lines']}")
+    table.add_row("written to", str(out_dir))
+    out.print(table)
+
+
+def score(
+    trajectories: Annotated[str, typer.Argument(help="Reward log: a file, a folder of shards, or a quoted glob.")],
+    out_dir: OutOpt,
+    method: Annotated[Method, typer.Option("--method", "-m", help="Scorer.")] = Method.lim,
+    threshold: ThresholdOpt = None,
+    strict: StrictOpt = False,
+    top_k: TopKOpt = None,
+    n: Annotated[int | None, typer.Option("--n", help="Samples to draw (random method).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random method.")] = 0,
+    aggregate: Annotated[
+        AggregateChoice, typer.Option("--aggregate", help="Per-epoch value: share of rewards == 1, or mean reward.")
+    ] = AggregateChoice.pass_rate,
+    align: Annotated[
+        AlignChoice,
+        typer.Option("--align", help="Ragged wide input: cut all to the shortest, or drop shorter trajectories."),
+    ] = AlignChoice.truncate,
+    samples_per_prompt: Annotated[
+        int | None, typer.Option("--samples-per-prompt", min=1, help="Rows without epoch/step: N rows = one epoch.")
+    ] = None,
+    steps_per_epoch: Annotated[
+        int | None, typer.Option("--steps-per-epoch", min=1, help="Rows with step only: epoch = step // N.")
+    ] = None,
+    id_field: Annotated[str, typer.Option("--id-field", help="Field holding the sample identity.")] = "sample_id",
+    on_bad_row: Annotated[
+        BadRowChoice, typer.Option("--on-bad-row", help="Stop at the first bad row, or skip and count them.")
+    ] = BadRowChoice.error,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score training samples from reward trajectories (LIM, variance, linear or random)."""
+    from limr_kit.lim import ReadOptions, load_trajectories, score_trajectories, write_score_outputs
+
+    options = ReadOptions(
+        id_field=id_field,
+        aggregate=aggregate.value,
+        samples_per_prompt=samples_per_prompt,
+        steps_per_epoch=steps_per_epoch,
+        on_bad_row=on_bad_row.value,
+    )
+    with progress(transient=True) as bar:
+        task = bar.add_task("reading trajectories", total=100)
+        loaded = load_trajectories(trajectories, options, on_progress=lambda pct: bar.update(task, completed=pct))
+    result = score_trajectories(
+        loaded, method.value, threshold=threshold, strict=strict, top_k=top_k, n=n, seed=seed, align=align.value
+    )
+    with err.status("writing scores and plots"):
+        summary = write_score_outputs(result, out_dir)
+    if as_json:
+        _print_json(summary)
+    else:
+        _print_summary(summary, out_dir)
+
+
+def curate(
+    scores: Annotated[
+        Path, typer.Argument(help="Scores: limr-kit's scores.jsonl or released ones ({prompt, score}).")
+    ],
+    dataset: Annotated[
+        Path, typer.Option("--dataset", help="Source dataset (JSON, JSONL, CSV, parquet, save_to_disk).")
+    ],
+    key: Annotated[str, typer.Option("--key", help="Dataset field that matches the scores' sample id.")],
+    out_dir: OutOpt,
+    threshold: ThresholdOpt = None,
+    strict: StrictOpt = False,
+    top_k: TopKOpt = None,
+    split: Annotated[str, typer.Option("--split", help="Split of a saved DatasetDict.")] = "train",
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the curated training set: rows whose score passes the threshold (or the top K)."""
+    from limr_kit.curate import curate as run_curate
+
+    with err.status("curating"):
+        result = run_curate(
+            scores, dataset, key, out_dir, threshold=threshold, strict=strict, top_k=top_k, split=split
+        )
+    if as_json:
+        _print_json(result.manifest)
+        return
+    counts = result.manifest["counts"]
+    table = Table(title="curated training set", show_header=False)
+    for name, value in counts.items():
+        table.add_row(name.replace("_", " "), str(value))
+    table.add_row("selection", str(result.manifest["selection"]))
+    table.add_row("written to", str(out_dir))
+    out.print(table)
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for everything the demo writes.")] = Path(
+        "demo-output"
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated run.")] = 0,
+) -> None:
+    """Run the main job end to end on data it generates itself."""
+    from limr_kit.demo import run_demo
+
+    summary = run_demo(out_dir, seed=seed, console=err)
+    _print_summary(summary, out_dir / "scores")

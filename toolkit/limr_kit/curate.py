@@ -1,0 +1,182 @@
+"""Join sample scores with the source dataset and write the curated training set."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from limr_kit import __version__
+from limr_kit._io import sha256_file, staged_output, write_json, write_jsonl
+from limr_kit.datasets_io import read_table
+from limr_kit.errors import InputError
+from limr_kit.lim.rows import as_number
+
+
+SCORE_COLUMN = "selection_score"
+DEFAULT_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class CurateResult:
+    """Counts and file hashes of one curation."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+
+    @property
+    def n_selected(self) -> int:
+        return int(self.manifest["counts"]["selected"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Scores:
+    by_key: dict[str, float]
+    flagged: set[str] | None  # keys marked selected=true in the file, if it has that column
+    duplicates: int
+    key_field: str
+
+
+def _load_scores(path: Path, key: str) -> _Scores:
+    table = read_table(path)
+    names = set(table.column_names)
+    key_field = key if key in names else "sample_id"
+    if key_field not in names or "score" not in names:
+        raise InputError(
+            f"{path}: score rows need '{key}' (or 'sample_id') and 'score' fields; found {', '.join(sorted(names))}."
+        )
+    keys = table.column(key_field).to_pylist()
+    values = table.column("score").to_pylist()
+    flags = table.column("selected").to_pylist() if "selected" in names else None
+    by_key: dict[str, float] = {}
+    flagged: set[str] = set()
+    duplicates = 0
+    for index, (raw_key, raw_score) in enumerate(zip(keys, values, strict=True)):
+        if raw_key is None:
+            raise InputError(f"{path}: score row {index + 1} has no '{key_field}'.")
+        text = str(raw_key)
+        if text in by_key:
+            duplicates += 1
+            continue
+        score = as_number(raw_score)
+        by_key[text] = math.nan if score is None else score
+        if flags is not None and flags[index]:
+            flagged.add(text)
+    return _Scores(by_key, flagged if flags is not None else None, duplicates, key_field)
+
+
+def _choose(scores: _Scores, threshold: float | None, strict: bool, top_k: int | None) -> tuple[set[str], dict]:
+    """Keys to keep and a description of the rule used."""
+    if threshold is not None and top_k is not None:
+        raise InputError("Give either --threshold or --top-k, not both.")
+    finite = {key: value for key, value in scores.by_key.items() if not math.isnan(value)}
+    if top_k is not None:
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}.")
+        ranked = sorted(finite, key=lambda key: -finite[key])  # stable: ties keep file order
+        return set(ranked[:top_k]), {"rule": "top_k", "top_k": top_k}
+    if threshold is None and scores.flagged is not None:
+        return scores.flagged, {"rule": "selected_flag"}
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    if strict:
+        chosen = {key for key, value in finite.items() if value > threshold}
+    else:
+        chosen = {key for key, value in finite.items() if value >= threshold}
+    return chosen, {"rule": "threshold", "threshold": threshold, "strict": strict}
+
+
+def curate(
+    scores_path: str | Path,
+    dataset_path: str | Path,
+    key: str,
+    out_dir: str | Path,
+    *,
+    threshold: float | None = None,
+    strict: bool = False,
+    top_k: int | None = None,
+    split: str = "train",
+) -> CurateResult:
+    """Keep the dataset rows whose score passes the rule; write train.parquet, train.jsonl and manifest.json.
+
+    Scores match dataset rows on ``key`` (compared as text). Dataset rows are unique by key: later
+    duplicates are dropped and counted. Without ``threshold``/``top_k``, a scores file with a ``selected``
+    column (``limr-kit score`` output) keeps its own selection; otherwise the LIM default 0.6 applies.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    scores_path, dataset_path = Path(scores_path), Path(dataset_path)
+    scores = _load_scores(scores_path, key)
+    chosen, rule = _choose(scores, threshold, strict, top_k)
+    table = read_table(dataset_path, split=split)
+    if key not in table.column_names:
+        raise InputError(
+            f"{dataset_path} has no column '{key}'. Columns: {', '.join(table.column_names)}. Pass --key with one."
+        )
+    if SCORE_COLUMN in table.column_names:
+        raise InputError(f"{dataset_path} already has a '{SCORE_COLUMN}' column; rename it before curating.")
+    seen: set[str] = set()
+    keep_rows: list[int] = []
+    kept_scores: list[float] = []
+    duplicates = 0
+    matched: set[str] = set()
+    for row, value in enumerate(table.column(key).to_pylist()):
+        text = str(value)
+        if text in seen:
+            duplicates += 1
+            continue
+        seen.add(text)
+        if text in scores.by_key:
+            matched.add(text)
+        if text in chosen:
+            keep_rows.append(row)
+            kept_scores.append(scores.by_key[text])
+    if not matched:
+        raise InputError(
+            f"None of the {len(scores.by_key)} score keys ('{scores.key_field}') match '{key}' in {dataset_path}. "
+            "Check --key."
+        )
+    curated = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
+        SCORE_COLUMN, pa.array(kept_scores, type=pa.float64())
+    )
+    manifest: dict[str, Any] = {
+        "key": key,
+        "selection": rule,
+        "counts": {
+            "dataset_rows": table.num_rows,
+            "dataset_duplicate_keys": duplicates,
+            "scores": len(scores.by_key),
+            "score_duplicate_keys": scores.duplicates,
+            "scores_matched": len(matched),
+            "scores_unmatched": len(scores.by_key) - len(matched),
+            "selected": curated.num_rows,
+        },
+        "inputs": {
+            "scores": {"path": str(scores_path), "sha256": sha256_file(scores_path)},
+            "dataset": {"path": str(dataset_path), "sha256": _sha256_of(dataset_path)},
+        },
+        "columns": curated.column_names,
+        "toolkit": {"name": "limr-kit", "version": __version__},
+    }
+    with staged_output(out_dir) as stage:
+        pq.write_table(curated, stage / "train.parquet")
+        write_jsonl(stage / "train.jsonl", curated.to_pylist())
+        manifest["outputs"] = {
+            name: {"sha256": sha256_file(stage / name), "rows": curated.num_rows}
+            for name in ("train.parquet", "train.jsonl")
+        }
+        write_json(stage / "manifest.json", manifest)
+    return CurateResult(Path(out_dir), manifest)
+
+
+def _sha256_of(path: Path) -> str:
+    """sha256 of a file, or of a folder's files in name order (a save_to_disk dataset)."""
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(path)).encode())
+        digest.update(sha256_file(item).encode())
+    return digest.hexdigest()

@@ -1,0 +1,80 @@
+"""Every exception limr-kit raises for a user's mistake or environment.
+
+Each message says what went wrong and how to fix it. The CLI prints ``Error: <message>`` and
+exits with status 1 for any :class:`LimrError`; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class LimrError(Exception):
+    """Base class of every error meant for the user."""
+
+
+# INPUT ERRORS
+
+
+class InputError(LimrError):
+    """A file or value given by the user cannot be used."""
+
+
+class BadRowError(InputError):
+    """A row of an input file is malformed; names the file and the 1-based line."""
+
+    def __init__(self, path: str | Path, line: int | None, problem: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        message = f"{where}: {problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+class ConfigError(InputError):
+    """A YAML/JSON file a person wrote does not match its schema."""
+
+    def __init__(self, path: str | Path, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class UnknownNameError(InputError):
+    """A name (suite, benchmark, method, target...) is not one of the known choices."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.choices = sorted(choices)
+        close = difflib.get_close_matches(name, self.choices, n=3, cutoff=0.5)
+        message = f"Unknown {kind} '{name}'."
+        if close:
+            message += f" Did you mean: {', '.join(close)}?"
+        message += f" Choices: {', '.join(self.choices)}."
+        super().__init__(message)
+
+
+class ScoringError(LimrError):
+    """Scores cannot be computed from the given trajectories."""
+
+
+# ENVIRONMENT ERRORS
+
+
+class MissingDependencyError(LimrError):
+    """An optional dependency needed for this command is not installed."""
+
+    def __init__(self, package: str, purpose: str, install: str | None = None) -> None:
+        self.package = package
+        install = install or f"pip install {package}"
+        super().__init__(f"{purpose} needs the '{package}' package. Install it with: {install}")
+
+
+class OutputError(LimrError):
+    """An output location cannot be written."""

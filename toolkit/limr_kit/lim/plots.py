@@ -1,0 +1,71 @@
+"""PNG plots of a scoring run: the score histogram and trajectories against the mean curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from limr_kit.lim.scoring import ScoreResult
+
+
+_MAX_LINES = 150
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_score_histogram(result: ScoreResult, path: Path) -> None:
+    """Histogram of scores, selected samples highlighted, the threshold marked."""
+    plt = _pyplot()
+    scored = ~np.isnan(result.scores)
+    scores = result.scores[scored]
+    selected = result.selected[scored]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    bins = np.histogram_bin_edges(scores, bins=min(60, max(10, scores.size // 20)))
+    threshold = result.parameters.get("threshold")
+    if threshold is not None and bins.size > 1:  # put a bin edge on the threshold so no bar straddles it
+        width = bins[1] - bins[0]
+        shift = (threshold - bins[0]) % width
+        bins = np.append(bins - (width - shift if shift else 0.0), bins[-1] + shift)
+    ax.hist(scores[~selected], bins=bins, color="#9aa5b1", label=f"rejected ({int((~selected).sum())})")
+    ax.hist(scores[selected], bins=bins, color="#d9480f", label=f"selected ({int(selected.sum())})")
+    if threshold is not None:
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+    ax.set_xlabel(f"{result.method} score")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{result.method} scores of {scores.size} samples")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_trajectories(result: ScoreResult, path: Path, seed: int = 0) -> None:
+    """Selected vs rejected per-epoch trajectories against the mean curve (LIMR Figure 2 style)."""
+    plt = _pyplot()
+    rng = np.random.default_rng(seed)
+    epochs = np.arange(1, result.curves.shape[1] + 1)
+    scored = ~np.isnan(result.scores)
+    groups = (("selected", result.selected & scored, "#d9480f"), ("rejected", ~result.selected & scored, "#5c7080"))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=120, sharey=True)
+    for ax, (name, mask, colour) in zip(axes, groups, strict=True):
+        rows = np.flatnonzero(mask)
+        shown = rng.choice(rows, size=min(_MAX_LINES, rows.size), replace=False) if rows.size else rows
+        for row in shown:
+            ax.plot(epochs, result.curves[row], color=colour, alpha=0.15, linewidth=0.8)
+        ax.plot(epochs, result.reference_curve, color="black", linewidth=2.2, label="mean curve")
+        ax.set_title(f"{name}: {rows.size} samples" + (f" ({shown.size} drawn)" if shown.size < rows.size else ""))
+        ax.set_xlabel("epoch")
+        ax.legend(frameon=False, loc="lower right")
+    axes[0].set_ylabel("per-epoch reward (pass rate)")
+    fig.suptitle(f"{result.method}: trajectories of selected and rejected samples")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
