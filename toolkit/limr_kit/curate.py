@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from limr_kit import __version__
 from limr_kit._io import sha256_file, staged_output, write_json, write_jsonl
 from limr_kit.datasets_io import read_table
 from limr_kit.errors import InputError
+from limr_kit.lim.plots import plot_selection_histogram
 from limr_kit.lim.rows import as_number
 
 
@@ -98,7 +100,7 @@ def curate(
     top_k: int | None = None,
     split: str = "train",
 ) -> CurateResult:
-    """Keep the dataset rows whose score passes the rule; write train.parquet, train.jsonl and manifest.json.
+    """Keep the dataset rows whose score passes the rule; write train.parquet, train.jsonl, manifest.json, score_hist.png.
 
     Scores match dataset rows on ``key`` (compared as text). Dataset rows are unique by key: later
     duplicates are dropped and counted. Without ``threshold``/``top_k``, a scores file with a ``selected``
@@ -144,6 +146,7 @@ def curate(
     manifest: dict[str, Any] = {
         "key": key,
         "selection": rule,
+        "scoring": _scoring_provenance(scores_path),
         "counts": {
             "dataset_rows": table.num_rows,
             "dataset_duplicate_keys": duplicates,
@@ -163,12 +166,22 @@ def curate(
     with staged_output(out_dir) as stage:
         pq.write_table(curated, stage / "train.parquet")
         write_jsonl(stage / "train.jsonl", curated.to_pylist())
+        plot_selection_histogram(scores.by_key, chosen, rule.get("threshold"), stage / "score_hist.png")
         manifest["outputs"] = {
             name: {"sha256": sha256_file(stage / name), "rows": curated.num_rows}
             for name in ("train.parquet", "train.jsonl")
         }
         write_json(stage / "manifest.json", manifest)
     return CurateResult(Path(out_dir), manifest)
+
+
+def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
+    """Method, parameters and counts of the ``limr-kit score`` run that wrote these scores, if known."""
+    summary_path = scores_path.parent / "summary.json"
+    if scores_path.name != "scores.jsonl" or not summary_path.is_file():
+        return None
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    return {key: summary.get(key) for key in ("method", "parameters", "counts", "n_epochs", "toolkit")}
 
 
 def _sha256_of(path: Path) -> str:

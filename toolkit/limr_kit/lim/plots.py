@@ -21,30 +21,36 @@ def _pyplot():
     return plt
 
 
-def plot_score_histogram(result: ScoreResult, path: Path) -> None:
-    """Histogram of scores, selected samples highlighted, the threshold marked."""
+def plot_selection_histogram(scores: dict[str, float], chosen: set[str], threshold: float | None, path: Path) -> None:
+    """Histogram of scores with the selected samples highlighted and the threshold marked."""
     plt = _pyplot()
-    scored = ~np.isnan(result.scores)
-    scores = result.scores[scored]
-    selected = result.selected[scored]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    bins = np.histogram_bin_edges(scores, bins=min(60, max(10, scores.size // 20)))
-    threshold = result.parameters.get("threshold")
+    keys = [key for key, value in scores.items() if not np.isnan(value)]
+    values = np.array([scores[key] for key in keys])
+    selected = np.array([key in chosen for key in keys], dtype=bool)
+    bins = np.histogram_bin_edges(values, bins=min(60, max(10, values.size // 20)))
     if threshold is not None and bins.size > 1:  # put a bin edge on the threshold so no bar straddles it
         width = bins[1] - bins[0]
         shift = (threshold - bins[0]) % width
         bins = np.append(bins - (width - shift if shift else 0.0), bins[-1] + shift)
-    ax.hist(scores[~selected], bins=bins, color="#9aa5b1", label=f"rejected ({int((~selected).sum())})")
-    ax.hist(scores[selected], bins=bins, color="#d9480f", label=f"selected ({int(selected.sum())})")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.hist(values[~selected], bins=bins, color="#9aa5b1", label=f"rejected ({int((~selected).sum())})")
+    ax.hist(values[selected], bins=bins, color="#d9480f", label=f"selected ({int(selected.sum())})")
     if threshold is not None:
         ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel(f"{result.method} score")
+    ax.set_xlabel("score")
     ax.set_ylabel("samples")
-    ax.set_title(f"{result.method} scores of {scores.size} samples")
+    ax.set_title(f"scores of {values.size} samples")
     ax.legend(frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_score_histogram(result: ScoreResult, path: Path) -> None:
+    """Histogram of a scoring run's scores, selected samples highlighted."""
+    scores = {sample_id: float(score) for sample_id, score in zip(result.sample_ids, result.scores, strict=True)}
+    chosen = {sample_id for sample_id, flag in zip(result.sample_ids, result.selected, strict=True) if flag}
+    plot_selection_histogram(scores, chosen, result.parameters.get("threshold"), path)
 
 
 def plot_trajectories(result: ScoreResult, path: Path, seed: int = 0) -> None:
