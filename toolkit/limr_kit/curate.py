@@ -40,6 +40,11 @@ class _Scores:
     duplicates: int
     key_field: str
 
+    def restricted_to(self, keys: list[str]) -> _Scores:
+        """The same scores limited to ``keys`` (in this file's order)."""
+        flagged = None if self.flagged is None else self.flagged.intersection(keys)
+        return _Scores({key: self.by_key[key] for key in keys}, flagged, self.duplicates, self.key_field)
+
 
 def _load_scores(path: Path, key: str) -> _Scores:
     table = read_table(path)
@@ -111,7 +116,6 @@ def curate(
 
     scores_path, dataset_path = Path(scores_path), Path(dataset_path)
     scores = _load_scores(scores_path, key)
-    chosen, rule = _choose(scores, threshold, strict, top_k)
     table = read_table(dataset_path, split=split)
     if key not in table.column_names:
         raise InputError(
@@ -119,27 +123,23 @@ def curate(
         )
     if SCORE_COLUMN in table.column_names:
         raise InputError(f"{dataset_path} already has a '{SCORE_COLUMN}' column; rename it before curating.")
-    seen: set[str] = set()
-    keep_rows: list[int] = []
-    kept_scores: list[float] = []
+    first_row: dict[str, int] = {}
     duplicates = 0
-    matched: set[str] = set()
     for row, value in enumerate(table.column(key).to_pylist()):
-        text = str(value)
-        if text in seen:
+        if str(value) in first_row:
             duplicates += 1
-            continue
-        seen.add(text)
-        if text in scores.by_key:
-            matched.add(text)
-        if text in chosen:
-            keep_rows.append(row)
-            kept_scores.append(scores.by_key[text])
+        else:
+            first_row[str(value)] = row
+    matched = [text for text in scores.by_key if text in first_row]
     if not matched:
         raise InputError(
             f"None of the {len(scores.by_key)} score keys ('{scores.key_field}') match '{key}' in {dataset_path}. "
             "Check --key."
         )
+    chosen, rule = _choose(scores.restricted_to(matched), threshold, strict, top_k)
+    kept = sorted((first_row[text], text) for text in chosen)  # dataset order
+    keep_rows = [row for row, _ in kept]
+    kept_scores = [scores.by_key[text] for _, text in kept]
     curated = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
         SCORE_COLUMN, pa.array(kept_scores, type=pa.float64())
     )

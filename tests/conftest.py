@@ -1,0 +1,51 @@
+"""Test-wide settings and helpers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+os.environ.setdefault("COLUMNS", "200")
+os.environ["NO_COLOR"] = "1"
+os.environ["LIMR_NO_PROGRESS"] = "1"
+os.environ.pop("LIMR_DEBUG", None)
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``limr-kit ARGS`` in-process through the real entry point; returns exit code and output."""
+    from limr_kit.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(arg) for arg in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The released data beside the checkout (../shared/data); skips when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
