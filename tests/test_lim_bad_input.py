@@ -17,7 +17,6 @@ BAD_LINES = {
     "malformed": ('{"sample_id": "c", "epoch": 1, "reward": 1.0\n', "malformed JSON"),
     "nan": ('{"sample_id": "c", "epoch": 1, "reward": NaN}\n', "not a finite number"),
     "text": ('{"sample_id": "c", "epoch": 1, "reward": "high"}\n', "not a finite number"),
-    "boolean": ('{"sample_id": "c", "epoch": 1, "reward": true}\n', "not a finite number"),
     "no_id": ('{"epoch": 1, "reward": 1.0}\n', "missing 'sample_id'"),
     "negative_epoch": ('{"sample_id": "c", "epoch": -2, "reward": 1.0}\n', "negative epoch -2"),
     "fractional_epoch": ('{"sample_id": "c", "epoch": 1.5, "reward": 1.0}\n', "not a whole number"),
@@ -48,6 +47,12 @@ def test_skip_mode_skips_and_counts_bad_rows(tmp_path, case):
     assert loaded.report.rows_skipped == 1
     assert loaded.sample_ids == ("a", "b")
     assert loaded.matrix.tolist() == [[1.0, 1.0], [0.0, 1.0]]
+
+
+def test_boolean_rewards_count_as_one_and_zero(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"sample_id": "a", "epoch": 1, "reward": true}\n{"sample_id": "a", "epoch": 1, "reward": false}\n')
+    assert load_trajectories(log).matrix.tolist() == [[0.5]]
 
 
 def test_bad_row_in_second_shard_names_that_shard(tmp_path):

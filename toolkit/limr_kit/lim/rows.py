@@ -100,10 +100,10 @@ def _load_json(path: Path) -> Any:
 
 
 def as_number(value: Any) -> float | None:
-    """A finite float from a JSON/CSV value, or None for booleans, text, NaN and infinities."""
-    if isinstance(value, bool) or value is None:
+    """A finite float from a JSON/CSV value (booleans count as 1/0), or None for text, NaN and infinities."""
+    if value is None:
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         number = float(value)
     elif isinstance(value, str):
         try:
