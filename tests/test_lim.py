@@ -190,6 +190,21 @@ def test_samples_per_prompt_groups_consecutive_rows(tmp_path):
     assert loaded.report.time_source == "samples-per-prompt"
 
 
+def test_samples_per_prompt_orders_rollouts_by_clock_across_shards(tmp_path):
+    """OpenRLHF logs carry no epoch; an episode's rollouts of a sample may land in another engine's shard."""
+    shards = tmp_path / "rewards"
+    shards.mkdir()
+    episode = {1: [1, -1], 2: [1, 1], 3: [-1, -1]}  # pass rates 0.5, 1.0, 0.0
+    rows = {0: [], 1: []}
+    for number, rewards in episode.items():
+        shard = 0 if number != 2 else 1  # episode 2 ran on the second engine
+        rows[shard] += [{"sample_id": "a", "reward": r, "time": 100.0 * number + i} for i, r in enumerate(rewards)]
+    for shard, shard_rows in rows.items():
+        write_long(shards / f"rewards.{shard}.jsonl", shard_rows)
+    loaded = load_trajectories(shards, ReadOptions(samples_per_prompt=2))
+    assert loaded.matrix.tolist() == [[0.5, 1.0, 0.0]]
+
+
 def test_limr_step_dumps_keyed_by_prompt(tmp_path):
     """LIMR's own rollout dumps: train/step_N.json lists of {prompt, response, reward, response_length}."""
     dumps = tmp_path / "train"

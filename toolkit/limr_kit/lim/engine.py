@@ -40,7 +40,9 @@ def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
 
 
-def _reader_sql(files: list[InputFile], id_field: str, time_field: str | None, with_filename: bool) -> str:
+def _reader_sql(
+    files: list[InputFile], id_field: str, time_field: str | None, with_filename: bool, with_clock: bool
+) -> str:
     paths = _sql_list([str(item.path) for item in files])
     file_format = files[0].format
     if file_format == "csv":
@@ -50,6 +52,8 @@ def _reader_sql(files: list[InputFile], id_field: str, time_field: str | None, w
     columns = {id_field: "VARCHAR", "reward": "DOUBLE"}  # typed columns parse fastest; bad values become NULL
     if time_field:
         columns[time_field] = "DOUBLE"  # not BIGINT: DuckDB would round 1.5 to 2 silently
+    if with_clock:
+        columns["time"] = "DOUBLE"
     spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
     layout = "array" if file_format == "json-array" else "newline_delimited"
     extra = ", filename=true" if with_filename else ""
@@ -75,13 +79,19 @@ def aggregate_long(
     aggregate: Aggregate,
     samples_per_prompt: int | None,
     steps_per_epoch: int | None,
+    ordered_by_clock: bool = False,
     on_progress: Callable[[float], None] | None = None,
 ) -> LongAggregation:
-    """Stream all rows through DuckDB and return the per-(sample, epoch) matrix."""
+    """Stream all rows through DuckDB and return the per-(sample, epoch) matrix.
+
+    ``ordered_by_clock``: rows carry a ``time`` (wall clock) that orders a sample's rollouts across
+    shards, used when consecutive rows form epochs (``samples_per_prompt``).
+    """
     import duckdb
 
     time_field = time_source if time_source in ("epoch", "step") else None
-    reader = _reader_sql(files, id_field, time_field, with_filename=time_source == "step-file")
+    with_clock = ordered_by_clock and time_source == "position"
+    reader = _reader_sql(files, id_field, time_field, time_source == "step-file", with_clock)
     quoted_id = '"' + id_field.replace('"', '""') + '"'
     if time_field:
         time_expr = f'TRY_CAST("{time_field}" AS DOUBLE)'
@@ -93,6 +103,7 @@ def aggregate_long(
         SELECT CAST({quoted_id} AS VARCHAR) AS sample_id,
                TRY_CAST(reward AS DOUBLE) AS reward,
                {time_expr} AS t,
+               {"TRY_CAST(time AS DOUBLE)" if with_clock else "NULL::DOUBLE"} AS clock,
                row_number() OVER () AS rn
         FROM {reader}
     """
@@ -103,7 +114,9 @@ def aggregate_long(
     flagged = f"SELECT *, {bad} AS bad FROM ({raw})"
     if time_source == "position":
         # Consecutive rows of a sample form one epoch: its k-th block of N rollouts is epoch k.
-        epoch_expr = f"(row_number() OVER (PARTITION BY sample_id, bad ORDER BY rn) - 1) // {samples_per_prompt}"
+        epoch_expr = (
+            f"(row_number() OVER (PARTITION BY sample_id, bad ORDER BY clock, rn) - 1) // {samples_per_prompt}"
+        )
     else:
         epoch_expr = "CAST(t AS BIGINT)"
     rows = f"SELECT sample_id, reward, rn, bad, CASE WHEN bad THEN -1 ELSE {epoch_expr} END AS t FROM ({flagged})"

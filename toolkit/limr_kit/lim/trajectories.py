@@ -112,6 +112,7 @@ def load_trajectories(
         aggregate=options.aggregate,
         samples_per_prompt=options.samples_per_prompt,
         steps_per_epoch=options.steps_per_epoch,
+        ordered_by_clock="time" in keys,
         on_progress=on_progress,
     )
     torn = torn_tail_count(files)
