@@ -37,6 +37,13 @@ def progress(*, transient: bool = False) -> Progress:
     )
 
 
+def print_json(value: object) -> None:
+    """Print a value as indented JSON on stdout (NaN as null)."""
+    from limr_kit._io import dumps
+
+    out.print(dumps(value, indent=2), highlight=False, markup=False, soft_wrap=True)
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Send library logs to stderr through rich; ``verbose`` shows DEBUG."""
     root = logging.getLogger("limr_kit")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt, OutOpt, StrictOpt, ThresholdOpt, TopKOpt
-from limr_kit.console import err, out, progress
+from limr_kit.console import err, out, print_json, progress
 
 
 class Method(str, enum.Enum):
@@ -33,12 +33,6 @@ class AlignChoice(str, enum.Enum):
 class BadRowChoice(str, enum.Enum):
     error = "error"
     skip = "skip"
-
-
-def _print_json(value: Any) -> None:
-    from limr_kit._io import dumps
-
-    out.print(dumps(value, indent=2), highlight=False, markup=False)
 
 
 def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
@@ -105,7 +99,7 @@ def score(
     with err.status("writing scores and plots"):
         summary = write_score_outputs(result, out_dir)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
         _print_summary(summary, out_dir)
 
@@ -133,7 +127,7 @@ def curate(
             scores, dataset, key, out_dir, threshold=threshold, strict=strict, top_k=top_k, split=split
         )
     if as_json:
-        _print_json(result.manifest)
+        print_json(result.manifest)
         return
     counts = result.manifest["counts"]
     table = Table(title="curated training set", show_header=False)

@@ -1,0 +1,109 @@
+"""The grader every limr-kit number rests on: training rewards, benchmark verdicts and ``limr-kit grade``.
+
+Reward as the paper: 1 correct, -0.5 wrong but well formatted, -1 format error. Two modes:
+``default`` grades correctly (see ``equivalence``); ``limr-compat`` is bit-for-bit the released LIMR
+reward (math-verify on bare strings, depth-3 box regex), for reproducing the released scores.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from limr_kit.errors import InputError, UnknownNameError
+from limr_kit.rewards.jobs import COMPAT, Analysis, GradeJob
+from limr_kit.rewards.pool import Outcome, WorkerPool
+
+
+MODES = ("default", COMPAT)
+REWARD_CORRECT = 1.0
+REWARD_WRONG = -0.5
+REWARD_FORMAT_ERROR = -1.0
+DEFAULT_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class GradeInput:
+    """One response to grade. ``finish_reason`` "length" means it was cut off (no end of sequence)."""
+
+    prediction: str
+    gold: str
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """The verdict on one response."""
+
+    correct: bool  # the final answer matches the gold (format errors aside, as benchmarks count it)
+    reward: float  # 1, -0.5 or -1
+    reason: str  # correct | mismatch | no_box | too_many_boxes | no_eos | garbled | repetition | timeout | error
+    extracted: str | None  # the final answer as written in the response
+
+
+def default_workers() -> int:
+    """Worker processes per grader: ``LIMR_GRADER_WORKERS`` or the number of CPUs."""
+    return max(1, int(os.environ.get("LIMR_GRADER_WORKERS", os.cpu_count() or 1)))
+
+
+class Grader:
+    """Grades responses in worker processes, each response within the time bound. Thread-safe.
+
+    Close it (or use it as a context manager) to stop its workers.
+    """
+
+    def __init__(self, mode: str = "default", *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> None:
+        if mode not in MODES:
+            raise UnknownNameError("grading mode", mode, MODES)
+        if timeout <= 0:
+            raise InputError(f"The grading timeout must be positive, got {timeout}.")
+        self.mode = mode
+        self.timeout = timeout
+        self.workers = workers or default_workers()
+        self._lock = threading.Lock()
+        self._pool: WorkerPool | None = None
+
+    @property
+    def pool(self) -> WorkerPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers, self.timeout)
+            return self._pool
+
+    def grade(self, prediction: str, gold: str, finish_reason: str | None = None) -> Grade:
+        """Grade one response."""
+        return self.grade_many([GradeInput(prediction, gold, finish_reason)])[0]
+
+    def grade_many(self, items: Sequence[GradeInput], on_progress: Callable[[int], None] | None = None) -> list[Grade]:
+        """Grade responses in parallel; ``on_progress`` gets the number of responses finished."""
+        jobs = [GradeJob(self.mode, item.prediction, str(item.gold), item.finish_reason) for item in items]
+        return [self._assemble(outcome) for outcome in self.pool.run(jobs, on_progress)]
+
+    def _assemble(self, outcome: Outcome) -> Grade:
+        if not outcome.messages:  # the format checks themselves ran out of time (or crashed)
+            return Grade(False, REWARD_FORMAT_ERROR, outcome.status, None)
+        analysis: Analysis = outcome.messages[0]
+        verdict = outcome.messages[1] if len(outcome.messages) > 1 else None
+        correct = verdict is True
+        if analysis.format_error:
+            return Grade(correct, REWARD_FORMAT_ERROR, analysis.format_error, analysis.extracted)
+        if verdict is None:  # the comparison ran out of time (or crashed): wrong
+            reward = REWARD_FORMAT_ERROR if self.mode == COMPAT else REWARD_WRONG
+            return Grade(False, reward, outcome.status, analysis.extracted)
+        reward = REWARD_CORRECT if correct else REWARD_WRONG
+        return Grade(correct, reward, "correct" if correct else "mismatch", analysis.extracted)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

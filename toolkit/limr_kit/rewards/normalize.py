@@ -1,0 +1,177 @@
+"""Answer normalisation: the same rewrite on prediction and gold before they are compared.
+
+Policies (documented in the README):
+- math delimiters (``$``, ``\\(``, ``\\[``), ``\\displaystyle``, ``\\left``/``\\right`` and spacing
+  commands are dropped; ``\\dfrac``/``\\tfrac`` become ``\\frac``; ``\\frac12`` becomes ``\\frac{1}{2}``;
+- ``\\text{..}``, ``\\textbf{..}``, ``\\mathrm{..}``, ``\\mbox{..}`` are unwrapped (``\\text{Tuesday}`` = ``Tuesday``);
+- degrees (``^\\circ``, ``°``), percent (``\\%``) and dollar signs (``\\$``) are dropped: ``30^\\circ`` = ``30``,
+  ``10\\%`` = ``10`` (but not ``0.1``), ``\\$5`` = ``5``;
+- a unit word after a number is dropped (``5 \\text{ cm}`` = ``5``);
+- digit-group commas are removed (``1,000`` = ``1000``; ``(1,000)`` stays a pair);
+- a leading single-letter assignment is dropped (``x = 5`` = ``5``);
+- a multiple-choice letter loses its parentheses (``(C)`` = ``C``);
+- whitespace is removed, except one space that keeps a command apart from a following letter.
+"""
+
+from __future__ import annotations
+
+import re
+
+from limr_kit.rewards.extract import closing_brace
+
+
+_UNWRAP_COMMANDS = ("text", "textbf", "textit", "textrm", "mathrm", "mathbf", "mbox", "operatorname", "boxed")
+_DROP = (
+    "\\displaystyle",
+    "\\left",
+    "\\right",
+    "\\!",
+    "\\,",
+    "\\;",
+    "\\:",
+    "\\ ",
+    "\\quad",
+    "\\qquad",
+    "\\$",
+    "\\%",
+    "^\\circ",
+    "^{\\circ}",
+    "\\circ",
+    "°",
+    "\\degree",
+    "%",
+)
+_UNITS = (
+    "square units",
+    "sq units",
+    "units",
+    "unit",
+    "degrees",
+    "degree",
+    "radians",
+    "cm",
+    "mm",
+    "km",
+    "meters",
+    "meter",
+    "metres",
+    "m",
+    "inches",
+    "inch",
+    "feet",
+    "foot",
+    "ft",
+    "yards",
+    "yard",
+    "miles",
+    "mile",
+    "mph",
+    "seconds",
+    "second",
+    "sec",
+    "minutes",
+    "minute",
+    "min",
+    "hours",
+    "hour",
+    "days",
+    "day",
+    "weeks",
+    "years",
+    "dollars",
+    "dollar",
+    "cents",
+    "cent",
+    "pounds",
+    "lbs",
+    "kg",
+    "grams",
+    "g",
+    "liters",
+    "ml",
+    "people",
+    "students",
+    "ways",
+    "times",
+    "points",
+    "feet^2",
+    "cm^2",
+    "m^2",
+    "inches^2",
+)
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_UNIT_SUFFIX = re.compile(
+    rf"^(?P<number>{_NUMBER}|\\frac\{{\d+\}}\{{\d+\}})\s*(?:{'|'.join(re.escape(u) for u in _UNITS)})(?:\^\{{?[23]\}}?)?$"
+)
+_DIGIT_GROUPS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_ASSIGNMENT = re.compile(r"^[a-zA-Z]\s*=\s*(?P<value>[^=]+)$")
+_CHOICE = re.compile(r"^\(([A-Ea-e])\)$")
+_FRAC_SHORT = re.compile(r"\\frac(?:(\d)(\d)|(\d)(\{)|\{([^{}]+)\}(\d))")
+_SQRT_SHORT = re.compile(r"\\sqrt(\d)")
+_COMMAND_SPACE = re.compile(r"(\\[a-zA-Z]+)\s+(?=[a-zA-Z])")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _unwrap(text: str, command: str) -> str:
+    """Replace every ``\\command{content}`` by ``content`` (brace-matched; ``\\textbf`` is not ``\\text``)."""
+    token = f"\\{command}"
+    result = []
+    position = 0
+    while (start := text.find(token, position)) != -1:
+        after = start + len(token)
+        brace = after
+        while brace < len(text) and text[brace] == " ":
+            brace += 1
+        end = closing_brace(text, brace) if brace < len(text) and text[brace] == "{" else None
+        if (after < len(text) and text[after].isalpha()) or end is None:
+            result.append(text[position:after])
+            position = after
+            continue
+        result.append(text[position:start])
+        result.append(text[brace + 1 : end])
+        position = end + 1
+    result.append(text[position:])
+    return "".join(result)
+
+
+def _short_fractions(text: str) -> str:
+    def expand(match: re.Match) -> str:
+        a, b, c, _, d, e = match.groups()
+        if a is not None:
+            return f"\\frac{{{a}}}{{{b}}}"
+        if c is not None:
+            return f"\\frac{{{c}}}{{"
+        return f"\\frac{{{d}}}{{{e}}}"
+
+    return _SQRT_SHORT.sub(r"\\sqrt{\1}", _FRAC_SHORT.sub(expand, text))
+
+
+def _strip_delimiters(text: str) -> str:
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if text.startswith(left) and text.endswith(right) and len(text) >= len(left) + len(right):
+            text = text[len(left) : len(text) - len(right)].strip()
+    return text
+
+
+def normalize_answer(text: str) -> str:
+    """Canonical form of an answer string (see the module docstring for the policies)."""
+    text = _strip_delimiters(str(text).strip())
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    text = text.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
+    for command in _UNWRAP_COMMANDS:
+        text = _unwrap(text, command)
+    for token in _DROP:
+        text = text.replace(token, "" if token not in ("\\ ", "\\quad", "\\qquad") else " ")
+    text = text.replace("{,}", "").replace("$", "").strip()
+    text = text.rstrip(".").strip()
+    text = _short_fractions(text)
+    if (unit := _UNIT_SUFFIX.match(text)) is not None:
+        text = unit.group("number")
+    if (assignment := _ASSIGNMENT.match(text)) is not None:
+        text = assignment.group("value").strip()
+    text = _WHITESPACE.sub("", _COMMAND_SPACE.sub("\\1\x00", text)).replace("\x00", " ")
+    if _DIGIT_GROUPS.match(text):
+        text = text.replace(",", "")
+    if (choice := _CHOICE.match(text)) is not None:
+        text = choice.group(1).upper()
+    return text

@@ -1,0 +1,36 @@
+"""A grading worker process: ``python -m limr_kit.rewards.worker FD`` serves jobs over a socket.
+
+Started with ``subprocess`` rather than ``multiprocessing`` so that the parent's ``__main__`` (a user's
+training script, say) is never re-imported in the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from multiprocessing.connection import Connection
+
+
+def serve(conn: Connection) -> None:
+    """Answer each job with its results as they come, ``("part", x)``, then ``("done", None)`` or ``("error", msg)``."""
+    from limr_kit.rewards.jobs import run_job
+
+    # The pool bounds every job's time; math-verify's own (signal) timeouts are off and it says so per call.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    conn.send("ready")
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            for part in run_job(job):  # stream each result as soon as it is known
+                conn.send(("part", part))
+        except Exception as exc:  # a job's error is its answer, not the worker's end
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            continue
+        conn.send(("done", None))
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
