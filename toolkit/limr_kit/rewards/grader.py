@@ -78,8 +78,13 @@ class Grader:
 
     def grade_many(self, items: Sequence[GradeInput], on_progress: Callable[[int], None] | None = None) -> list[Grade]:
         """Grade responses in parallel; ``on_progress`` gets the number of responses finished."""
-        jobs = [GradeJob(self.mode, item.prediction, str(item.gold), item.finish_reason) for item in items]
-        return [self._assemble(outcome) for outcome in self.pool.run(jobs, on_progress)]
+        # Rollouts of one prompt share its gold: keeping them together sends them to one worker's memo.
+        order = sorted(range(len(items)), key=lambda index: str(items[index].gold))
+        jobs = [GradeJob(self.mode, items[i].prediction, str(items[i].gold), items[i].finish_reason) for i in order]
+        grades: list[Grade | None] = [None] * len(items)
+        for index, outcome in zip(order, self.pool.run(jobs, on_progress), strict=True):
+            grades[index] = self._assemble(outcome)
+        return grades  # type: ignore[return-value]
 
     def _assemble(self, outcome: Outcome) -> Grade:
         if not outcome.messages:  # the format checks themselves ran out of time (or crashed)

@@ -83,9 +83,9 @@ def same_answer(mode: str, answer_key: str, gold_key: str) -> bool:
     return verdict
 
 
-def run_job(job: GradeJob) -> Iterator[Analysis | bool]:
-    """Yield the analysis, then (if there is an answer) the verdict; a worker streams both."""
+def run_job(job: GradeJob) -> Iterator[tuple[Analysis | bool, bool]]:
+    """Yield ``(result, is_final)``: the analysis, then (if there is an answer) the verdict."""
     analysis = analyse(job)
-    yield analysis
+    yield analysis, analysis.answer_key is None
     if analysis.answer_key is not None:
-        yield same_answer(job.mode, analysis.answer_key, analysis.gold_key)
+        yield same_answer(job.mode, analysis.answer_key, analysis.gold_key), True

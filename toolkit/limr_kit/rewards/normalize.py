@@ -25,11 +25,6 @@ _DROP = (
     "\\displaystyle",
     "\\left",
     "\\right",
-    "\\!",
-    "\\,",
-    "\\;",
-    "\\:",
-    "\\ ",
     "\\quad",
     "\\qquad",
     "\\$",
@@ -41,6 +36,7 @@ _DROP = (
     "\\degree",
     "%",
 )
+_SPACING = re.compile(r"(?<!\\)\\[,;:! ]")  # \, \; \: \! and "\ ", but not a line break "\\" then a space
 _UNITS = (
     "square units",
     "sq units",
@@ -160,8 +156,9 @@ def normalize_answer(text: str) -> str:
     text = text.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
     for command in _UNWRAP_COMMANDS:
         text = _unwrap(text, command)
+    text = _SPACING.sub(" ", text)
     for token in _DROP:
-        text = text.replace(token, "" if token not in ("\\ ", "\\quad", "\\qquad") else " ")
+        text = text.replace(token, " " if token in ("\\quad", "\\qquad") else "")
     text = text.replace("{,}", "").replace("$", "").strip()
     text = text.rstrip(".").strip()
     text = _short_fractions(text)

@@ -2,9 +2,11 @@
 
 Signal-based timeouts fail in threads (trainers call reward functions from worker threads) and
 cannot interrupt a long C-level computation (a sympy power tower, a backtracking regex). Here every
-job runs in a child process; a job past its bound is answered ``TIMEOUT`` and its worker is killed
-and replaced (the replacement's start-up is not charged to any job). The pool is thread-safe:
-concurrent callers check workers out of a queue.
+job runs in a child process. Jobs travel in chunks to save round trips, but each job gets its own
+time bound (starting when the job before it finished) and its own results, streamed as they come:
+a job past its bound is answered with what it had sent so far, its worker is killed and replaced
+(start-up is not charged to any job), and the rest of its chunk goes to another worker.
+The pool is thread-safe: concurrent callers check workers out of a queue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+
+MAX_CHUNK = 64
 
 
 @dataclass(slots=True)
@@ -53,6 +58,16 @@ class _Worker:
         self.process.kill()
         self.process.wait()
         self.conn.close()
+
+
+@dataclass(slots=True)
+class _Assignment:
+    """A worker's chunk: the job indices it was sent, how far it got, and the current job's deadline."""
+
+    worker: _Worker
+    indices: list[int]
+    position: int
+    deadline: float
 
 
 class WorkerPool:
@@ -90,42 +105,59 @@ class WorkerPool:
         return worker
 
     def run(self, jobs: Sequence[Any], on_done: Callable[[int], None] | None = None) -> list[Outcome]:
-        """One outcome per job, in order. A job past the time bound keeps the partial results it sent."""
+        """One outcome per job, in order. Neighbouring jobs share a chunk (and a worker's memo)."""
         if self._closed:
             raise RuntimeError("the grading pool is closed")
         outcomes = [Outcome() for _ in jobs]
         pending = deque(range(len(jobs)))
-        active: dict[Connection, tuple[int, _Worker, float]] = {}
+        active: dict[Connection, _Assignment] = {}
 
-        def finish(conn: Connection, worker: _Worker) -> None:
-            del active[conn]
-            self._idle.put(worker)
+        def advance(assignment: _Assignment) -> None:
+            """The current job is over: move on, or hand the worker back when the chunk is done."""
+            assignment.position += 1
+            assignment.deadline = time.monotonic() + self.timeout
+            if on_done:
+                on_done(1)
+            if assignment.position == len(assignment.indices):
+                del active[assignment.worker.conn]
+                self._idle.put(assignment.worker)
+
+        def abandon(assignment: _Assignment, status: str) -> None:
+            """The worker is gone (timed out or died): the current job ends, the rest of the chunk requeues."""
+            outcomes[assignment.indices[assignment.position]].status = status
+            del active[assignment.worker.conn]
+            pending.extendleft(reversed(assignment.indices[assignment.position + 1 :]))
+            self._idle.put(self._replace(assignment.worker))
             if on_done:
                 on_done(1)
 
         while pending or active:
             while pending and (worker := self._checkout(block=not active)) is not None:
-                index = pending.popleft()
-                worker.conn.send(jobs[index])
-                active[worker.conn] = (index, worker, time.monotonic() + self.timeout)
-            soonest = min(deadline for _, _, deadline in active.values())
+                size = max(1, min(MAX_CHUNK, len(pending) // (2 * self.size)))
+                indices = [pending.popleft() for _ in range(min(size, len(pending)))]
+                worker.conn.send([jobs[index] for index in indices])
+                active[worker.conn] = _Assignment(worker, indices, 0, time.monotonic() + self.timeout)
+            soonest = min(assignment.deadline for assignment in active.values())
             for conn in wait(list(active), timeout=max(0.0, soonest - time.monotonic())):
-                index, worker, _ = active[conn]  # type: ignore[index]
+                assignment = active[conn]  # type: ignore[index]
                 try:
                     kind, payload = conn.recv()  # type: ignore[union-attr]
                 except (EOFError, OSError):
-                    outcomes[index].status = "error"
-                    finish(conn, self._replace(worker))  # type: ignore[arg-type]
+                    abandon(assignment, "error")
                     continue
-                if kind == "part":
-                    outcomes[index].messages.append(payload)
+                outcome = outcomes[assignment.indices[assignment.position]]
+                if kind == "error":
+                    outcome.status = "error"
+                    advance(assignment)
                     continue
-                outcomes[index].status = "ok" if kind == "done" else "error"
-                finish(conn, worker)  # type: ignore[arg-type]
+                outcome.messages.append(payload)
+                if kind == "final":
+                    outcome.status = "ok"
+                    advance(assignment)
             now = time.monotonic()
-            for conn, (_, worker, deadline) in list(active.items()):
-                if now >= deadline:
-                    finish(conn, self._replace(worker))
+            for assignment in list(active.values()):
+                if now >= assignment.deadline:
+                    abandon(assignment, "timeout")
         return outcomes
 
     def close(self) -> None:

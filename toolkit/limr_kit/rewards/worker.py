@@ -12,7 +12,8 @@ from multiprocessing.connection import Connection
 
 
 def serve(conn: Connection) -> None:
-    """Answer each job with its results as they come, ``("part", x)``, then ``("done", None)`` or ``("error", msg)``."""
+    """For each job of each received chunk, stream ``("part", x)`` results, the last one as ``("final", x)``;
+    a job that raises answers ``("error", message)``."""
     from limr_kit.rewards.jobs import run_job
 
     # The pool bounds every job's time; math-verify's own (signal) timeouts are off and it says so per call.
@@ -20,16 +21,15 @@ def serve(conn: Connection) -> None:
     conn.send("ready")
     while True:
         try:
-            job = conn.recv()
+            chunk = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            for part in run_job(job):  # stream each result as soon as it is known
-                conn.send(("part", part))
-        except Exception as exc:  # a job's error is its answer, not the worker's end
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            continue
-        conn.send(("done", None))
+        for job in chunk:
+            try:
+                for payload, final in run_job(job):  # stream each result as soon as it is known
+                    conn.send(("final" if final else "part", payload))
+            except Exception as exc:  # a job's error is its answer, not the worker's end
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 if __name__ == "__main__":
