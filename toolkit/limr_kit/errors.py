@@ -60,6 +60,10 @@ class UnknownNameError(InputError):
         super().__init__(message)
 
 
+class SecretFoundError(InputError):
+    """A file about to be published contains something that looks like an access token."""
+
+
 class ScoringError(LimrError):
     """Scores cannot be computed from the given trajectories."""
 
@@ -78,3 +82,15 @@ class MissingDependencyError(LimrError):
 
 class OutputError(LimrError):
     """An output location cannot be written."""
+
+
+class HubError(LimrError):
+    """A Hugging Face Hub (or limr-kit hub server) request failed."""
+
+
+class HubAuthError(HubError):
+    """The Hub refused the token (401/403)."""
+
+
+class HubUnreachableError(HubError):
+    """No Hub answers at the endpoint."""

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import lim, rewards
+from limr_kit.cli import hub, lim, release, rewards
 from limr_kit.console import err, setup_logging
 from limr_kit.errors import LimrError
 
@@ -48,6 +48,9 @@ app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
 app.command("grade", rich_help_panel="Grade and benchmark")(rewards.grade)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
+app.add_typer(release.publish_app, name="publish", rich_help_panel="Release")
+app.add_typer(release.pull_app, name="pull", rich_help_panel="Release")
+app.add_typer(hub.app, name="hub", rich_help_panel="Release")
 
 
 def format_error(exc: LimrError) -> str:

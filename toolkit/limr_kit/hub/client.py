@@ -1,0 +1,213 @@
+"""Shared Hub client setup: endpoint, environment, token, error translation, retries, secret scanning.
+
+``huggingface_hub`` and ``datasets`` read their settings when first imported, so :func:`connect` sets the
+environment (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET``) before importing them. Xet is off by default: the
+public Hub still accepts classic LFS uploads and the local server (``limr-kit hub serve``) speaks only
+LFS; set ``HF_HUB_DISABLE_XET=0`` to use Xet against the public Hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from limr_kit.errors import HubAuthError, HubError, HubUnreachableError, InputError, SecretFoundError
+
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+log = logging.getLogger("limr_kit.hub")
+
+PUBLIC_ENDPOINT = "https://huggingface.co"
+REPO_TYPES = ("dataset", "model")
+TOKEN_PATTERN = re.compile(rb"(?:hf_|api_org_)[A-Za-z0-9]{30,}")
+RETRY_DELAYS_S = (1.0, 2.0, 4.0)
+_TRANSIENT_STATUS = {408, 412, 429, 500, 502, 503, 504}  # 412: the branch moved; the next attempt re-reads it
+_SCAN_OVERLAP = 256
+
+T = TypeVar("T")
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str:
+    """``endpoint``, else ``HF_ENDPOINT``, else the public Hub; checked to be an http(s) URL."""
+    url = (endpoint or os.environ.get("HF_ENDPOINT") or PUBLIC_ENDPOINT).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"Endpoint '{url}' is not an http(s) URL. Pass e.g. --endpoint http://127.0.0.1:8777.")
+    return url
+
+
+_REPO_ID = re.compile(r"^[\w\-.]{1,96}/[\w\-.]{1,96}$")
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` if it is a valid ``namespace/name`` Hub id (the Hub's own rules).
+
+    Checked without importing ``huggingface_hub``: it must be imported only after :func:`connect` has set
+    the endpoint, which ``datasets`` reads at import time.
+    """
+    problems = []
+    if not _REPO_ID.match(repo_id):
+        problems.append("use namespace/name with letters, digits, '-', '_' or '.' (at most 96 each)")
+    elif "--" in repo_id or ".." in repo_id:
+        problems.append("'--' and '..' are not allowed")
+    elif any(part[0] in "-." or part[-1] in "-." for part in repo_id.split("/")) or repo_id.endswith(".git"):
+        problems.append("names cannot start or end with '-' or '.', nor end with '.git'")
+    if problems:
+        raise InputError(f"Invalid repo id '{repo_id}': {problems[0]}, e.g. my-org/limr-math.")
+    return repo_id
+
+
+@dataclass(frozen=True, slots=True)
+class HubSession:
+    """An ``HfApi`` bound to one endpoint and token (never printed; ``repr`` hides it)."""
+
+    api: HfApi = field(repr=False)
+    endpoint: str
+    token: str | None = field(repr=False)
+
+    @property
+    def offline(self) -> bool:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+
+
+def connect(endpoint: str | None = None) -> HubSession:
+    """Configure the client environment, then an ``HfApi`` for ``endpoint`` with the user's token."""
+    url = resolve_endpoint(endpoint)
+    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+    if "huggingface_hub" not in sys.modules:
+        os.environ["HF_ENDPOINT"] = url
+    from huggingface_hub import HfApi, constants, get_token
+
+    from limr_kit import __version__
+
+    if os.environ["HF_HUB_DISABLE_XET"].strip().lower() in ("1", "true", "yes", "on"):
+        constants.HF_HUB_DISABLE_XET = True  # read at call time; covers a huggingface_hub imported earlier
+    token = get_token()  # HF_TOKEN, else the token saved by `hf auth login`
+    api = HfApi(endpoint=url, token=token, library_name="limr-kit", library_version=__version__)
+    return HubSession(api, url, token)
+
+
+def _redact(text: str, token: str | None) -> str:
+    text = TOKEN_PATTERN.sub(b"<token>", text.encode()).decode()
+    return text.replace(token, "<token>") if token else text
+
+
+@contextlib.contextmanager
+def hub_errors(session: HubSession, what: str) -> Iterator[None]:
+    """Turn client exceptions into one clear :class:`HubError` (token masked)."""
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+    from huggingface_hub.utils import httpx
+
+    where = f"the Hub at {session.endpoint}"
+    try:
+        yield
+    except RepositoryNotFoundError as exc:
+        raise HubError(f"{what}: repository not found on {where}. Check the repo id and the token's access.") from exc
+    except RevisionNotFoundError as exc:
+        raise HubError(f"{what}: revision not found on {where}. List branches and tags on the Hub.") from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        detail = _redact(str(exc).splitlines()[0], session.token)
+        if status in (401, 403):
+            raise HubAuthError(
+                f"{what}: {where} refused {'the token' if session.token else 'a request without a token'} ({status}). "
+                "Set HF_TOKEN to a token with write access "
+                "(or log in with `hf auth login`); with `limr-kit hub serve --token-file`, use a listed token."
+            ) from exc
+        raise HubError(f"{what}: {where} answered {status}: {detail}") from exc
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
+        raise HubError(
+            f"{what}: not available offline (HF_HUB_OFFLINE=1) and not in the local cache. Pull it once online."
+        ) from exc
+    except (httpx.TransportError, ConnectionError) as exc:
+        raise HubUnreachableError(
+            f"{what}: no Hub answers at {session.endpoint} ({_redact(str(exc), session.token) or type(exc).__name__}). "
+            "Check --endpoint / HF_ENDPOINT, or start a local one with `limr-kit hub serve`."
+        ) from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """5xx, 408/412/429, and connections reset or cut off mid-request (not refused connections)."""
+    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import httpx
+
+    if isinstance(exc, HfHubHTTPError):
+        return exc.response is not None and exc.response.status_code in _TRANSIENT_STATUS
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return False
+    return isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ReadTimeout, ConnectionResetError))
+
+
+def with_retries(attempt: Callable[[], T], delays: tuple[float, ...] = RETRY_DELAYS_S) -> T:
+    """Run ``attempt``; after a transient failure wait and run it again (it must be safe to repeat)."""
+    for delay in (*delays, None):
+        try:
+            return attempt()
+        except Exception as exc:
+            if delay is None or not is_transient(exc):
+                raise
+            log.warning("transient Hub error (%s); retrying in %g s", type(exc).__name__, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def find_secret(data: bytes, token: str | None = None) -> int | None:
+    """Offset of the first token-like string (``hf_...``, ``api_org_...`` or ``token`` itself) in ``data``."""
+    found = [match.start()] if (match := TOKEN_PATTERN.search(data)) else []
+    if token and len(token) >= 8 and (index := data.find(token.encode())) >= 0:
+        found.append(index)
+    return min(found) if found else None
+
+
+def scan_for_secrets(name: str, source: Path | bytes, token: str | None = None) -> None:
+    """Raise :class:`SecretFoundError` if a file about to be published contains a token-like string.
+
+    Parquet files are scanned as their decoded rows (compression would hide a token); other files as bytes.
+    """
+    if isinstance(source, Path) and source.suffix == ".parquet":
+        source = _parquet_text(source)
+    chunks = [source] if isinstance(source, bytes) else _file_chunks(source)
+    offset, tail = 0, b""
+    for chunk in chunks:
+        window = tail + chunk
+        if (position := find_secret(window, token)) is not None:
+            raise SecretFoundError(
+                f"{name} contains a token-like string (at position {offset - len(tail) + position}). Remove it; "
+                "nothing was published."
+            )
+        offset += len(chunk)
+        tail = window[-_SCAN_OVERLAP:]
+
+
+def _file_chunks(path: Path, size: int = 1 << 22) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def _parquet_text(path: Path) -> bytes:
+    import pyarrow.parquet as pq
+
+    from limr_kit._io import dumps
+
+    rows: list[Any] = pq.read_table(path).to_pylist()
+    return "\n".join(dumps(row) for row in rows).encode()

@@ -1,0 +1,263 @@
+"""``limr-kit publish model``: a checkpoint folder as a Hub model repo, its card built from bench results."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from limr_kit._io import sha256_file
+from limr_kit.errors import ConfigError, InputError
+from limr_kit.hub.client import check_repo_id
+from limr_kit.release.cards import TAGS, render_card
+from limr_kit.release.publish import (
+    PlannedFile,
+    PublishOptions,
+    PublishResult,
+    ReleasePlan,
+    publish,
+    require_folder,
+)
+
+
+RESULTS_SCHEMA = "limr-kit/bench-results@1"
+# Training state that is not part of a released model; README.md is replaced by the generated card.
+IGNORED = (
+    "README.md",
+    "optimizer*",
+    "scheduler*",
+    "rng_state*",
+    "trainer_state.json",
+    "training_args.bin",
+    "*.pt",
+    "global_step*",
+)
+_RECIPE_LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+_MAX_RECIPE_BYTES = 256 * 1024
+
+
+class _Results(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Decoding(_Results):
+    temperature: float
+    top_p: float = 1.0
+    max_new_tokens: int
+    n: int = 1
+    seed: int | None = None
+
+
+class BenchmarkResult(_Results):
+    title: str
+    hub_dataset: str | None = None
+    split: str | None = None
+    metric: str
+    accuracy: float = Field(ge=0, le=100)
+    ci95: tuple[float, float] | None = None
+    n_questions: int
+    n_samples: int
+    decoding: Decoding
+
+
+class EvaluatedModel(_Results):
+    id: str | None = None
+    revision: str | None = None
+    sha: str | None = None
+    local_path: str | None = None
+
+
+class BenchResults(_Results):
+    """The fields of a ``limr-kit bench`` ``results.json`` that the model card uses."""
+
+    schema_id: Literal["limr-kit/bench-results@1"] = Field(alias="schema")
+    suite: str
+    model: EvaluatedModel
+    engine: str
+    benchmarks: dict[str, BenchmarkResult]
+    average: float | None = None
+    provenance: dict[str, Any] = {}
+
+
+def load_results(run_dir: str | Path) -> BenchResults:
+    """Read ``RUN_DIR/results.json`` (or a results file given directly)."""
+    path = Path(run_dir)
+    path = path / "results.json" if path.is_dir() else path
+    data = _read_json(path, "pass --results with a `limr-kit bench` run folder", "Re-run `limr-kit bench`.")
+    try:
+        return BenchResults.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()]
+        raise ConfigError(path, problems) from exc
+
+
+def plan_model(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    results: tuple[str | Path, ...] = (),
+    base_model: str | None = None,
+    dataset: str | None = None,
+    recipe: str | Path | None = None,
+    license: str = "apache-2.0",
+    language: str = "en",
+    title: str | None = None,
+) -> ReleasePlan:
+    """The files and card that publishing this checkpoint uploads."""
+    from huggingface_hub import ModelCardData
+
+    check_repo_id(repo_id)
+    folder = require_folder(folder, "checkpoint folder", "Save one with `model.save_pretrained(DIR)`.")
+    config = _read_config(folder)
+    weights = _checkpoint_files(folder)
+    title = title or repo_id.split("/")[1]
+    runs = [load_results(run) for run in results]
+    benchmarks = _merge_benchmarks(runs, results)
+    dataset_id, _, dataset_revision = (dataset or "").partition("@")
+    card_data = ModelCardData(
+        model_name=title,
+        base_model=base_model,
+        datasets=[dataset_id] if dataset_id else None,
+        language=[language],
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        license=license,
+        tags=list(TAGS),
+        eval_results=[_eval_result(key, bench) for key, bench in benchmarks.items()] or None,
+    )
+    warnings = [
+        f"no {what}: the card says it is not recorded (pass {flag})"
+        for what, flag, value in (("base model", "--base-model", base_model), ("bench results", "--results", runs))
+        if not value
+    ]
+    card = render_card(
+        "model",
+        card_data,
+        title=title,
+        repo_id=repo_id,
+        license=license,
+        architecture=(config.get("architectures") or [config.get("model_type", "transformers")])[0],
+        base_model=base_model,
+        dataset=dataset,
+        dataset_id=dataset_id,
+        dataset_revision=dataset_revision,
+        recipe=_read_recipe(Path(recipe)) if recipe else None,
+        benchmarks=[_row(bench) for bench in benchmarks.values()],
+        average=sum(b.accuracy for b in benchmarks.values()) / len(benchmarks) if benchmarks else None,
+        engines=", ".join(sorted({_engine(run) for run in runs})),
+        suites=", ".join(sorted({run.suite for run in runs})),
+        evaluated_models="; ".join(sorted({_model_label(run.model) for run in runs})),
+        software=", ".join(sorted({_software(name, v) for run in runs for name, v in run.provenance.items() if v})),
+    )
+    files = [PlannedFile.from_bytes("README.md", card.encode())]
+    files += [PlannedFile.from_path(path.relative_to(folder).as_posix(), path) for path in weights]
+    return ReleasePlan(repo_id, "model", tuple(files), f"Publish {title} with limr-kit", tuple(warnings))
+
+
+def publish_model(
+    folder: str | Path, repo_id: str, options: PublishOptions = PublishOptions(), **card_options: Any
+) -> PublishResult:
+    """Publish a checkpoint (safetensors through LFS) and its model card to ``repo_id``; see :func:`publish`."""
+    return publish(plan_model(folder, repo_id, **card_options), options)
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder} has no config.json: not a transformers checkpoint. Save it with save_pretrained.")
+    config = _read_json(folder / "config.json", "", "Save the checkpoint again with save_pretrained.")
+    if not isinstance(config, dict):
+        raise InputError(f"{folder / 'config.json'} must hold a JSON object.")
+    return config
+
+
+def _read_json(path: Path, missing_hint: str, invalid_hint: str) -> Any:
+    if not path.is_file():
+        raise InputError(f"{path} not found: {missing_hint}.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc}). {invalid_hint}") from exc
+
+
+def _checkpoint_files(folder: Path) -> list[Path]:
+    """Files to publish: everything but hidden files and training state; needs safetensors weights."""
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        parts = path.relative_to(folder).parts
+        if any(part.startswith(".") for part in parts):
+            continue
+        if any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in IGNORED):
+            continue
+        files.append(path)
+    if not any(path.suffix == ".safetensors" for path in files):
+        raise InputError(
+            f"{folder} has no .safetensors weights. Save the model with save_pretrained (safetensors is the default)."
+        )
+    return files
+
+
+def _merge_benchmarks(runs: list[BenchResults], sources: tuple[str | Path, ...]) -> dict[str, BenchmarkResult]:
+    """All benchmarks of all runs, each once, for one model."""
+    models = {run.model.id for run in runs if run.model.id}
+    if len(models) > 1:
+        raise InputError(f"The results are for different models ({', '.join(sorted(models))}); pass one model's runs.")
+    merged: dict[str, BenchmarkResult] = {}
+    seen: dict[str, str | Path] = {}
+    for run, source in zip(runs, sources, strict=True):
+        for key, bench in run.benchmarks.items():
+            if key in merged:
+                raise InputError(f"Benchmark '{key}' appears in both {seen[key]} and {source}; pass only one of them.")
+            merged[key], seen[key] = bench, source
+    return merged
+
+
+def _eval_result(key: str, bench: BenchmarkResult) -> Any:
+    from huggingface_hub import EvalResult
+
+    return EvalResult(
+        task_type="text-generation",
+        task_name="Text Generation",
+        dataset_type=bench.hub_dataset or key,
+        dataset_name=bench.title,
+        dataset_split=bench.split,
+        metric_type=bench.metric,
+        metric_name=f"{bench.metric} accuracy (%)",
+        metric_value=bench.accuracy,
+        metric_args=bench.decoding.model_dump(),
+    )
+
+
+def _row(bench: BenchmarkResult) -> dict[str, Any]:
+    ci = f"{bench.ci95[0]:.1f} – {bench.ci95[1]:.1f}" if bench.ci95 else "–"
+    return {**bench.model_dump(), "ci": ci, "decoding": bench.decoding}
+
+
+def _software(name: str, version: object) -> str:
+    return f"{'limr-kit' if name == 'toolkit' else name} {version}"
+
+
+def _engine(run: BenchResults) -> str:
+    version = run.provenance.get(run.engine)
+    return f"{run.engine} {version}" if version else run.engine
+
+
+def _model_label(model: EvaluatedModel) -> str:
+    name = model.id or model.local_path or "a local checkpoint"
+    pins = [f"{label} {value}" for label, value in (("revision", model.revision), ("sha", model.sha)) if value]
+    return f"`{name}`" + (f" ({', '.join(pins)})" if pins else "")
+
+
+def _read_recipe(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise InputError(f"Recipe {path} not found. Pass --recipe with the training recipe file.")
+    if path.stat().st_size > _MAX_RECIPE_BYTES:
+        raise InputError(f"Recipe {path} is larger than {_MAX_RECIPE_BYTES // 1024} KiB; pass the recipe, not logs.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"Recipe {path} is not UTF-8 text.") from exc
+    language = _RECIPE_LANGUAGES.get(path.suffix.lower(), "text")
+    return {"name": path.name, "sha256": sha256_file(path), "language": language, "text": text.rstrip()}
