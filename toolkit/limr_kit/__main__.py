@@ -3,4 +3,5 @@
 from limr_kit.cli import main
 
 
-main()
+if __name__ == "__main__":  # vLLM and the grader start subprocesses that may re-import __main__
+    main()

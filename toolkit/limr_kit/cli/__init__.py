@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import hub, lim, release, rewards
+from limr_kit.cli import bench, hub, lim, release, rewards
 from limr_kit.console import err, setup_logging
 from limr_kit.errors import LimrError
 
@@ -47,6 +47,8 @@ def root(
 app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
 app.command("grade", rich_help_panel="Grade and benchmark")(rewards.grade)
+app.command("bench", rich_help_panel="Grade and benchmark")(bench.bench)
+app.command("compare", rich_help_panel="Grade and benchmark")(bench.compare)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
 app.add_typer(release.publish_app, name="publish", rich_help_panel="Release")
 app.add_typer(release.pull_app, name="pull", rich_help_panel="Release")

@@ -6,8 +6,6 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import math_verify  # noqa: F401  (imported before the worker reports ready)
-
 from limr_kit.rewards.equivalence import answers_equal, limr_compat_equal
 from limr_kit.rewards.extract import boxed_answers, cut_at_eos, limr_last_boxed
 from limr_kit.rewards.formatting import LIMR_REPETITION, MAX_BOXES, box_count, has_repetition, is_garbled

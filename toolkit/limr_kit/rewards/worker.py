@@ -14,6 +14,8 @@ from multiprocessing.connection import Connection
 def serve(conn: Connection) -> None:
     """For each job of each received chunk, stream ``("part", x)`` results, the last one as ``("final", x)``;
     a job that raises answers ``("error", message)``."""
+    import math_verify  # noqa: F401  (loaded before the worker reports ready, not during a job)
+
     from limr_kit.rewards.jobs import run_job
 
     # The pool bounds every job's time; math-verify's own (signal) timeouts are off and it says so per call.

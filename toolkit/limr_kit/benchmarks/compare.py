@@ -1,0 +1,272 @@
+"""Compare benchmark runs: a table with confidence intervals, the paper's reported rows, paired significance."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from limr_kit.benchmarks.metrics import PairedComparison, paired_bootstrap
+from limr_kit.errors import InputError
+
+
+PAPER_BENCHMARKS = ("aime24", "math500", "amc23")
+# LIMR (arXiv 2502.11886) Table 2 (RL on Qwen2.5-Math-7B) and Table 3 (SFT baselines): reported, not measured.
+PAPER_ROWS: dict[str, tuple[float, float, float]] = {
+    "Qwen-Math-7B": (16.7, 52.4, 52.5),
+    "FULL": (32.5, 76.6, 61.9),
+    "RAND": (25.8, 66.0, 56.3),
+    "LINEAR": (28.3, 74.6, 61.9),
+    "LIMR": (32.5, 78.0, 63.8),
+    "s1": (15.8, 55.8, 42.5),
+    "LIMO": (15.8, 65.0, 56.3),
+}
+PAPER_SOURCE = "LIMR paper, Tables 2-3 (reported, not measured)"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the comparison: a measured run or a reported reference."""
+
+    name: str
+    measured: bool
+    accuracy: dict[str, float]
+    ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
+    per_question: dict[str, dict[str, float]] = field(default_factory=dict)
+    suite: str | None = None
+
+    def average(self, benchmarks: list[str]) -> float | None:
+        values = [self.accuracy[name] for name in benchmarks if name in self.accuracy]
+        return sum(values) / len(values) if len(values) == len(benchmarks) and values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    rows: list[Row]
+    benchmarks: list[str]
+    titles: dict[str, str]
+    baseline: str | None
+    paired: dict[str, dict[str, PairedComparison]]  # run -> benchmark -> run minus baseline
+    notes: list[str]
+
+
+def load_run(folder: str | Path) -> Row:
+    """A measured row from a ``limr-kit bench`` run folder."""
+    path = Path(folder) / "results.json"
+    if not path.is_file():
+        raise InputError(f"{folder} is not a limr-kit bench run: {path} is missing.")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if results.get("schema") != "limr-kit/bench-results@1":
+        raise InputError(f"{path} is not a limr-kit bench results file (schema {results.get('schema')!r}).")
+    benchmarks = results["benchmarks"]
+    return Row(
+        name=Path(folder).name,
+        measured=True,
+        accuracy={name: item["accuracy"] for name, item in benchmarks.items()},
+        ci95={name: tuple(item["ci95"]) for name, item in benchmarks.items()},
+        per_question={name: item["per_question"] for name, item in benchmarks.items()},
+        suite=results["suite"],
+    )
+
+
+def paper_rows() -> list[Row]:
+    return [Row(name, False, dict(zip(PAPER_BENCHMARKS, values, strict=True))) for name, values in PAPER_ROWS.items()]
+
+
+def compare_runs(
+    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None
+) -> Comparison:
+    """Rows for each run (and the paper's, with ``reference="paper"``); paired bootstrap against ``baseline``."""
+    if not folders:
+        raise InputError("Give at least one run folder (the --out of limr-kit bench).")
+    if reference not in (None, "paper"):
+        raise InputError(f"Unknown reference '{reference}'. The only reference is 'paper'.")
+    runs = [load_run(folder) for folder in folders]
+    titles: dict[str, str] = {}
+    benchmarks: list[str] = []
+    for folder in folders:
+        for name, item in json.loads((Path(folder) / "results.json").read_text())["benchmarks"].items():
+            titles.setdefault(name, item["title"])
+            if name not in benchmarks:
+                benchmarks.append(name)
+    notes = []
+    if len({run.suite for run in runs}) > 1:
+        notes.append("Runs come from different suites; compare only the benchmarks they share.")
+    rows = list(runs)
+    if reference == "paper":
+        rows += paper_rows()
+        notes.append(f"Rows {', '.join(PAPER_ROWS)}: {PAPER_SOURCE}.")
+        for name in PAPER_BENCHMARKS:
+            titles.setdefault(name, name)
+    paired: dict[str, dict[str, PairedComparison]] = {}
+    baseline_name = None
+    if baseline is not None:
+        base = load_run(baseline)
+        baseline_name = base.name
+        if base.name not in [run.name for run in runs]:
+            rows.insert(0, base)
+        for run in runs:
+            if run.name == base.name:
+                continue
+            paired[run.name] = {}
+            for bench in benchmarks:
+                common = sorted(set(run.per_question.get(bench, {})) & set(base.per_question.get(bench, {})))
+                if common:
+                    paired[run.name][bench] = paired_bootstrap(
+                        [run.per_question[bench][q] for q in common], [base.per_question[bench][q] for q in common]
+                    )
+        notes.append(f"Δ is run minus {base.name} in points, paired bootstrap over the questions both answered.")
+    return Comparison(rows, benchmarks, titles, baseline_name, paired, notes)
+
+
+def table_rows(comparison: Comparison) -> list[list[str]]:
+    """Header plus one line per row: accuracy with its 95% CI, and the average."""
+    header = ["run", *(comparison.titles[name] for name in comparison.benchmarks), "AVG"]
+    lines = [header]
+    for row in comparison.rows:
+        cells = [row.name if row.measured else f"{row.name} (reported)"]
+        for name in comparison.benchmarks:
+            if name not in row.accuracy:
+                cells.append("–")
+            elif name in row.ci95:
+                low, high = row.ci95[name]
+                cells.append(f"{row.accuracy[name]:.1f} [{low:.1f}, {high:.1f}]")
+            else:
+                cells.append(f"{row.accuracy[name]:.1f}")
+        average = row.average(comparison.benchmarks)
+        cells.append("–" if average is None else f"{average:.1f}")
+        lines.append(cells)
+    return lines
+
+
+def paired_rows(comparison: Comparison) -> list[list[str]]:
+    header = ["run", *(comparison.titles[name] for name in comparison.benchmarks)]
+    lines = [header]
+    for run, by_bench in comparison.paired.items():
+        cells = [f"{run} vs {comparison.baseline}"]
+        for name in comparison.benchmarks:
+            item = by_bench.get(name)
+            cells.append(
+                "–" if item is None else f"{100 * item.difference:+.1f} (p={item.p_value:.2f}, n={item.n_questions})"
+            )
+        lines.append(cells)
+    return lines
+
+
+def _markdown(lines: list[list[str]]) -> str:
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + "|".join("---" for _ in lines[0]) + "|"]
+    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
+    return "\n".join(out)
+
+
+def _latex(lines: list[list[str]]) -> str:
+    def escape(text: str) -> str:
+        return text.replace("%", "\\%").replace("_", "\\_").replace("&", "\\&")
+
+    body = [" & ".join(escape(cell) for cell in line) + " \\\\" for line in lines]
+    spec = "l" + "r" * (len(lines[0]) - 1)
+    return "\n".join(
+        [
+            f"\\begin{{tabular}}{{{spec}}}",
+            "\\toprule",
+            body[0],
+            "\\midrule",
+            *body[1:],
+            "\\bottomrule",
+            "\\end{tabular}",
+        ]
+    )
+
+
+def render(comparison: Comparison, fmt: str) -> str:
+    """The comparison as markdown, csv, latex or json text."""
+    tables = [table_rows(comparison)] + ([paired_rows(comparison)] if comparison.paired else [])
+    if fmt == "json":
+        return json.dumps(as_dict(comparison), indent=2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for table in tables:
+            writer.writerows(table)
+        return buffer.getvalue()
+    if fmt == "latex":
+        return "\n\n".join(_latex(table) for table in tables) + "".join(f"\n% {note}" for note in comparison.notes)
+    return "\n\n".join(_markdown(table) for table in tables) + "".join(f"\n\n{note}" for note in comparison.notes)
+
+
+def as_dict(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "benchmarks": comparison.benchmarks,
+        "rows": [
+            {
+                "name": row.name,
+                "source": "measured" if row.measured else "reported",
+                "accuracy": row.accuracy,
+                "ci95": {name: list(ci) for name, ci in row.ci95.items()},
+                "average": row.average(comparison.benchmarks),
+            }
+            for row in comparison.rows
+        ],
+        "baseline": comparison.baseline,
+        "paired": {
+            run: {
+                name: {
+                    "difference": 100 * item.difference,
+                    "ci95": [100 * v for v in item.ci95],
+                    "p_value": item.p_value,
+                    "n_questions": item.n_questions,
+                }
+                for name, item in by_bench.items()
+            }
+            for run, by_bench in comparison.paired.items()
+        },
+        "notes": comparison.notes,
+    }
+
+
+def plot_comparison(comparison: Comparison, path: str | Path) -> None:
+    """Grouped bars per benchmark (and AVG) for each row, 95% CI whiskers on measured runs (as LIMR's Figure 4)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    columns = [*comparison.benchmarks, "AVG"]
+    width = 0.8 / max(1, len(comparison.rows))
+    fig, ax = plt.subplots(figsize=(min(13.0, 3.0 + 2.0 * len(columns)), 5.0), dpi=120)
+    colours = plt.get_cmap("tab10")
+    for index, row in enumerate(comparison.rows):
+        values, lows, highs = [], [], []
+        for name in columns:
+            value = row.average(comparison.benchmarks) if name == "AVG" else row.accuracy.get(name)
+            values.append(np.nan if value is None else value)
+            low, high = row.ci95.get(name, (value, value)) if value is not None else (np.nan, np.nan)
+            lows.append(0.0 if value is None else value - low)
+            highs.append(0.0 if value is None else high - value)
+        positions = np.arange(len(columns)) + (index - (len(comparison.rows) - 1) / 2) * width
+        ax.bar(
+            positions,
+            values,
+            width,
+            label=row.name if row.measured else f"{row.name} (reported)",
+            color=colours(index % 10),
+            hatch="" if row.measured else "//",
+            edgecolor="white" if row.measured else "black",
+            yerr=[lows, highs] if row.measured else None,
+            capsize=3,
+        )
+    ax.set_xticks(np.arange(len(columns)), [comparison.titles.get(name, name) for name in columns])
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Benchmark accuracy (95% bootstrap CI over questions)")
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(
+        frameon=False, fontsize=8, ncol=min(4, len(comparison.rows)), loc="upper center", bbox_to_anchor=(0.5, -0.08)
+    )
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

@@ -1,0 +1,144 @@
+"""Benchmark and suite definitions (``benchmarks/*.yaml``), validated by pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from limr_kit.errors import ConfigError, UnknownNameError
+from limr_kit.resources import data_dir
+
+
+DEFAULT_SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
+Transform = Literal["first", "strip_dollars", "last_boxed", "repair_escapes", "join_commas"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """Where a value comes from in a data row, and the transforms applied to it (in order)."""
+
+    field: str
+    transforms: tuple[Transform, ...] = ()
+
+
+class Fields(_Strict):
+    """The data row fields holding the question, the gold answer and (optionally) an id."""
+
+    question: FieldSpec
+    answer: FieldSpec
+    id: str | None = None
+
+    @field_validator("question", "answer", mode="before")
+    @classmethod
+    def _plain_name(cls, value: object) -> object:
+        return {"field": value} if isinstance(value, str) else value
+
+
+class HubSource(_Strict):
+    """A Hugging Face Hub dataset at a pinned revision (None: resolved at run time and recorded)."""
+
+    dataset: str
+    revision: str | None = None
+    split: str = "test"
+    config: str | None = None
+    fields: Fields
+    where: dict[str, str] = Field(default_factory=dict)  # keep rows whose field equals the value
+
+
+class LocalSource(_Strict):
+    """A JSONL file under ``--data-dir`` (the layout of ``shared/data/bench``)."""
+
+    file: str
+    fields: Fields
+
+
+class Decoding(_Strict):
+    """Sampling settings; ``n`` samples per question, temperature 0 means greedy."""
+
+    n: int = Field(1, ge=1)
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(3072, ge=1)
+
+
+class BenchmarkSpec(_Strict):
+    """One benchmark: data, prompt, decoding and the headline metric."""
+
+    name: str
+    title: str
+    hub: HubSource
+    local: LocalSource
+    system_prompt: str = DEFAULT_SYSTEM
+    decoding: Decoding = Decoding()
+
+    @property
+    def metric(self) -> str:
+        """The headline metric: accuracy pooled over all ``n`` samples (avg@n)."""
+        return f"avg@{self.decoding.n}"
+
+
+class SuiteSpec(_Strict):
+    """A named list of benchmarks; the suite average is the plain mean of their accuracies."""
+
+    name: str
+    description: str
+    benchmarks: tuple[str, ...]
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, [f"not valid YAML: {exc}"]) from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()
+        ]
+        raise ConfigError(path, problems) from exc
+
+
+def load_benchmarks(folder: Path | None = None) -> dict[str, BenchmarkSpec]:
+    """Every benchmark defined in ``folder`` (default: limr-kit's ``benchmarks/``), by name."""
+    folder = folder or data_dir("benchmarks")
+    specs = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = _load(path, BenchmarkSpec)
+        if spec.name != path.stem:
+            raise ConfigError(path, [f"name: '{spec.name}' must match the file name '{path.stem}'"])
+        specs[spec.name] = spec
+    return specs
+
+
+def load_suites(folder: Path | None = None) -> dict[str, SuiteSpec]:
+    """Every suite in ``folder/suites/``, plus a one-benchmark suite per benchmark."""
+    folder = folder or data_dir("benchmarks")
+    benchmarks = load_benchmarks(folder)
+    suites = {
+        name: SuiteSpec(name=name, description=f"{spec.title} alone", benchmarks=(name,))
+        for name, spec in benchmarks.items()
+    }
+    for path in sorted((folder / "suites").glob("*.yaml")):
+        suite = _load(path, SuiteSpec)
+        unknown = [name for name in suite.benchmarks if name not in benchmarks]
+        if unknown:
+            raise ConfigError(path, [f"benchmarks: unknown benchmark '{unknown[0]}' (known: {', '.join(benchmarks)})"])
+        suites[suite.name] = suite
+    return suites
+
+
+def resolve_suite(name: str, folder: Path | None = None) -> tuple[SuiteSpec, list[BenchmarkSpec]]:
+    """A suite (or single benchmark) by name, with its benchmark definitions."""
+    suites = load_suites(folder)
+    if name not in suites:
+        raise UnknownNameError("suite or benchmark", name, suites)
+    benchmarks = load_benchmarks(folder)
+    suite = suites[name]
+    return suite, [benchmarks[item] for item in suite.benchmarks]

@@ -1,0 +1,171 @@
+"""Generation engines: vLLM (default; the CPU build on machines without a GPU) and transformers.
+
+Both take every request of a benchmark at once and call ``on_finished`` as each question's samples
+complete, so the runner can grade and save it at once (an interrupted run loses nothing finished).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """``n`` samples for one prompt; temperature 0 means greedy."""
+
+    key: str
+    prompt: str
+    n: int
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    finish_reason: str | None  # "stop" (end of sequence), "length" (cut off), None when the engine cannot tell
+    tokens: int | None
+
+
+OnFinished = Callable[[str, list[Completion]], None]
+
+
+class Engine(Protocol):
+    name: str
+    settings: dict[str, Any]
+
+    def generate(self, requests: Sequence[GenerationRequest], on_finished: OnFinished) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def request_seed(run_seed: int, *parts: str) -> int:
+    """A per-request seed that depends only on the run seed and the question, not on batching or resumes."""
+    digest = hashlib.sha256("\x1f".join((str(run_seed), *parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def _external_id(request_id: str) -> str:
+    return request_id.split("-", 1)[0]
+
+
+@dataclass
+class VllmEngine:
+    """vLLM offline generation: all of a benchmark's requests submitted together, results streamed."""
+
+    model_path: str
+    max_model_len: int
+    seed: int = 0
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    distributed_backend: str | None = None  # "ray" for multi-node, "mp" for one node
+    extra: dict[str, Any] = field(default_factory=dict)  # any other vllm.LLM argument (--vllm-arg KEY=VALUE)
+    name: str = "vllm"
+
+    def __post_init__(self) -> None:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # progress is ours; set it to INFO to see vLLM's
+        from vllm import LLM
+        from vllm.platforms import current_platform
+
+        on_cpu = current_platform.is_cpu()
+        self.settings: dict[str, Any] = {
+            "model": self.model_path,
+            "seed": self.seed,
+            "max_model_len": self.max_model_len,
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "pipeline_parallel_size": self.pipeline_parallel_size,
+            "trust_remote_code": False,
+        }
+        if self.distributed_backend:
+            self.settings["distributed_executor_backend"] = self.distributed_backend
+        if on_cpu:  # vLLM's CPU backend: no CUDA graphs; the KV cache comes from VLLM_CPU_KVCACHE_SPACE
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+            self.settings.update(enforce_eager=True, dtype="float32")
+        self.settings.update(self.extra)
+        self.llm = LLM(**self.settings)
+        self.settings["platform"] = "cpu" if on_cpu else str(current_platform.device_name)
+
+    def generate(self, requests: Sequence[GenerationRequest], on_finished: OnFinished) -> None:
+        from vllm import SamplingParams
+
+        params = [
+            SamplingParams(
+                n=request.n,
+                temperature=request.temperature,
+                top_p=request.top_p if request.temperature > 0 else 1.0,
+                max_tokens=request.max_new_tokens,
+                seed=request.seed,
+            )
+            for request in requests
+        ]
+        ids = self.llm.enqueue([request.prompt for request in requests], params, use_tqdm=False)
+        # enqueue answers internal ids ("7-1a2b3c4d"); finished outputs carry the external one ("7")
+        keys = {_external_id(rid): request.key for rid, request in zip(ids, requests, strict=True)}
+        engine = self.llm.llm_engine
+        while engine.has_unfinished_requests():
+            for output in engine.step():
+                if output.finished:
+                    completions = [
+                        Completion(sample.text, sample.finish_reason, len(sample.token_ids))
+                        for sample in output.outputs
+                    ]
+                    on_finished(keys[_external_id(output.request_id)], completions)
+
+    def close(self) -> None:
+        del self.llm
+
+
+@dataclass
+class HfEngine:
+    """transformers ``generate``, one question at a time: for machines where vLLM cannot run."""
+
+    model_path: str
+    seed: int = 0
+    name: str = "hf"
+
+    def __post_init__(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32)
+        self.model.eval()
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self.settings = {"model": self.model_path, "seed": self.seed, "dtype": "float32"}
+
+    def generate(self, requests: Sequence[GenerationRequest], on_finished: OnFinished) -> None:
+        import torch
+
+        for request in requests:
+            inputs = self.tokenizer(request.prompt, return_tensors="pt", add_special_tokens=False)
+            torch.manual_seed(request.seed)
+            sample = request.temperature > 0
+            with torch.no_grad():
+                output = self.model.generate(
+                    **inputs,
+                    do_sample=sample,
+                    temperature=request.temperature if sample else None,
+                    top_p=request.top_p if sample else None,
+                    top_k=None,
+                    max_new_tokens=request.max_new_tokens,
+                    num_return_sequences=request.n,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            start = inputs["input_ids"].shape[1]
+            completions = []
+            for row in output[:, start:].tolist():
+                ended = next((i for i, token in enumerate(row) if token in self.eos_ids), None)
+                tokens = row if ended is None else row[: ended + 1]
+                text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+                completions.append(Completion(text, "length" if ended is None else "stop", len(tokens)))
+            on_finished(request.key, completions)
+
+    def close(self) -> None:
+        del self.model

