@@ -18,12 +18,14 @@ class GenerationRequest:
     """``n`` samples for one prompt; temperature 0 means greedy."""
 
     key: str
-    prompt: str
+    prompt: str  # the chat-templated prompt text
+    messages: tuple[tuple[str, str], ...]  # (role, content) pairs it was rendered from
     n: int
     temperature: float
     top_p: float
     max_new_tokens: int
     seed: int
+    gold: str = ""  # for engines that score as they go (lm-eval's own metric)
 
 
 @dataclass(frozen=True, slots=True)

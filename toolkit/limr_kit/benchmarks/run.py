@@ -125,9 +125,9 @@ def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
         write_json(run_file, identity)
 
 
-def _chat_prompt(tokenizer: Any, spec: BenchmarkSpec, question: Question) -> str:
-    messages = [{"role": "system", "content": spec.system_prompt}, {"role": "user", "content": question.question}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+def _chat_prompt(tokenizer: Any, messages: tuple[tuple[str, str], ...]) -> str:
+    chat = [{"role": role, "content": content} for role, content in messages]
+    return tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
 
 @dataclass
@@ -144,7 +144,8 @@ def _build_requests(
     built = _Requests([], {}, [])
     decoding = spec.decoding
     for question in questions:
-        prompt = _chat_prompt(tokenizer, spec, question)
+        messages = (("system", spec.system_prompt), ("user", question.question))
+        prompt = _chat_prompt(tokenizer, messages)
         room = context - len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         if room <= 0:
             built.too_long.append(question)
@@ -155,11 +156,13 @@ def _build_requests(
             GenerationRequest(
                 question.id,
                 prompt,
+                messages,
                 decoding.n,
                 decoding.temperature,
                 decoding.top_p,
                 budget,
                 request_seed(seed, spec.name, question.id),
+                question.answer,
             )
         )
     return built

@@ -1,0 +1,345 @@
+"""limr-kit bench and compare, on the tiny model with real engines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from limr_kit.benchmarks import load_benchmarks, load_suites, resolve_suite
+from limr_kit.benchmarks.data import load_benchmark
+from limr_kit.benchmarks.metrics import majority_correct, paired_bootstrap, pass_at_k, summarise_benchmark
+from limr_kit.errors import ConfigError, InputError, UnknownNameError
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from limr_kit.tinymodel import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+@pytest.fixture(scope="session")
+def bench_data(tmp_path_factory) -> Path:
+    """A --data-dir with small versions of the paper's three benchmarks (the layout of shared/data/bench)."""
+    root = tmp_path_factory.mktemp("bench-data")
+    rows = {
+        "aime24/test.jsonl": [
+            {"id": 60 + i, "problem": f"What is {i} + {i}?", "answer": f"{2 * i:03d}"} for i in range(4)
+        ],
+        "math500/test.jsonl": [
+            {"problem": f"Compute {i} times 3.", "answer": str(3 * i), "unique_id": f"test/algebra/{i}.json"}
+            for i in range(5)
+        ],
+        "amc23/test.jsonl": [{"id": i, "problem": f"What is {i} squared?", "answer": float(i * i)} for i in range(3)],
+    }
+    for name, items in rows.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("".join(json.dumps(row) + "\n" for row in items))
+    return root
+
+
+def run_limr(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIMR_NO_PROGRESS": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "limr_kit", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+# --- definitions, data and metrics -------------------------------------------------------------
+
+
+def test_paper_suite_matches_the_paper_protocol():
+    suite, specs = resolve_suite("limr-paper")
+    decoding = {spec.name: spec.decoding for spec in specs}
+    assert suite.benchmarks == ("aime24", "math500", "amc23")
+    assert (decoding["math500"].n, decoding["math500"].temperature) == (1, 0.0)
+    for name in ("aime24", "amc23"):
+        assert (decoding[name].n, decoding[name].temperature) == (4, 0.4)
+    assert {d.top_p for d in decoding.values()} == {0.95} and {d.max_new_tokens for d in decoding.values()} == {3072}
+    assert all(spec.system_prompt.startswith("Please reason step by step") for spec in specs)
+    assert set(load_suites()["extended"].benchmarks) >= {"aime25", "minerva_math", "olympiadbench"}
+
+
+def test_unknown_suite_and_bad_definitions(tmp_path):
+    with pytest.raises(UnknownNameError, match="Did you mean: limr-paper"):
+        resolve_suite("limr-papr")
+    (tmp_path / "broken.yaml").write_text("name: broken\ntitle: B\nhub: {dataset: a/b, fields: {question: q}}\n")
+    with pytest.raises(ConfigError, match=r"hub\.fields\.answer: Field required"):
+        load_benchmarks(tmp_path)
+    (tmp_path / "broken.yaml").write_text(
+        "name: broken\ntitle: B\nhub: {dataset: a/b, fields: {question: q, answer: a}}\n"
+        "local: {file: x.jsonl, fields: {question: q, answer: a}}\ndecoding: {n: 0, tempreature: 1}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_benchmarks(tmp_path)
+    assert "decoding.n" in str(caught.value) and "decoding.tempreature: Extra inputs are not permitted" in str(
+        caught.value
+    )
+
+
+@pytest.mark.shared
+def test_every_benchmark_loads_from_the_shared_files(shared_data):
+    counts = {"aime24": 30, "math500": 500, "amc23": 40, "aime25": 30, "minerva_math": 272, "olympiadbench": 675}
+    for name, spec in load_benchmarks().items():
+        data = load_benchmark(spec, shared_data / "bench")
+        assert len(data.questions) == counts[name]
+        assert all(q.question and q.answer for q in data.questions)
+        assert data.source["kind"] == "local" and len(data.source["sha256"]) == 64
+    minerva = load_benchmark(load_benchmarks()["minerva_math"], shared_data / "bench").questions[0]
+    assert minerva.answer == "1.6"  # the last box of the solution
+
+
+def test_data_rows_missing_fields_name_the_line(tmp_path):
+    (tmp_path / "math500").mkdir()
+    (tmp_path / "math500" / "test.jsonl").write_text(
+        '{"problem": "1+1?", "answer": "2", "unique_id": "a"}\n{"problem": "x"}\n'
+    )
+    with pytest.raises(InputError, match=r"test.jsonl:2: missing field 'answer'"):
+        load_benchmark(load_benchmarks()["math500"], tmp_path)
+    with pytest.raises(InputError, match="--data-dir must hold"):
+        load_benchmark(load_benchmarks()["aime24"], tmp_path)
+
+
+def test_metrics():
+    assert pass_at_k(4, 0, 1) == 0.0 and pass_at_k(4, 4, 2) == 1.0
+    assert pass_at_k(4, 1, 1) == pytest.approx(0.25) and pass_at_k(4, 1, 2) == pytest.approx(0.5)
+    assert majority_correct(["5", "5", "3", None], [True, True, False, False])
+    assert not majority_correct(["3", "5", "3"], [False, True, False])
+    assert not majority_correct([None, None], [False, False])
+    summary = summarise_benchmark(
+        [[True, False, False, False], [True, True, True, True]], [["1", "2", "2", "2"], ["7"] * 4]
+    )
+    assert summary["accuracy"] == pytest.approx(62.5)
+    assert summary["pass_at_k"]["4"] == 100.0 and summary["maj_at_k"]["4"] == 50.0
+    low, high = summary["ci95"]
+    assert low <= 62.5 <= high
+    same = paired_bootstrap([1, 0, 1, 1], [1, 0, 1, 1])
+    assert same.difference == 0 and same.p_value == 1.0
+    better = paired_bootstrap([1.0] * 40, [0.0] * 20 + [1.0] * 20)
+    assert better.difference == pytest.approx(0.5) and better.p_value < 0.01
+
+
+# --- real runs on the tiny model ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_bench_with_vllm_writes_results_and_samples(tiny_model, bench_data, tmp_path):
+    out = tmp_path / "run"
+    result = run_limr("bench", tiny_model, "--suite", "limr-paper", "--data-dir", bench_data, "--out", out, "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout)
+    assert json.loads((out / "results.json").read_text()) == results
+    assert results["schema"] == "limr-kit/bench-results@1" and results["status"] == "complete"
+    assert list(results["benchmarks"]) == ["aime24", "math500", "amc23"]
+    aime = results["benchmarks"]["aime24"]
+    assert (aime["metric"], aime["n_questions"], aime["n_samples"]) == ("avg@4", 4, 4)
+    assert aime["decoding"] == {"n": 4, "temperature": 0.4, "top_p": 0.95, "max_new_tokens": 3072, "seed": 0}
+    assert aime["context"]["clamped_questions"] == 4  # the tiny model's context is far below 3,072 new tokens
+    assert set(results["provenance"]) >= {"limr-kit", "vllm", "torch", "lm_eval", "engine_settings", "seed"}
+    assert results["model"]["sha"].startswith("local-")
+    average = sum(item["accuracy"] for item in results["benchmarks"].values()) / 3
+    assert results["average"] == pytest.approx(average)
+    records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(records) == 4 + 5 + 3
+    record = next(r for r in records if r["benchmark"] == "aime24")
+    assert len(record["completions"]) == 4 and record["prompt"].startswith("<|im_start|>system\nPlease reason")
+    assert set(record["completions"][0]) == {"text", "finish_reason", "tokens", "extracted", "correct", "reason"}
+    assert {c["finish_reason"] for r in records for c in r["completions"]} <= {"stop", "length"}
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model, bench_data, tmp_path):
+    out = tmp_path / "run"
+    args = [
+        sys.executable,
+        "-m",
+        "limr_kit",
+        "bench",
+        str(tiny_model),
+        "--suite",
+        "math500",
+        "--data-dir",
+        str(bench_data),
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "LIMR_NO_PROGRESS": "1"},
+    )
+    samples = out / "samples.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (not samples.exists() or samples.read_text().count("\n") < 1):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # mid-benchmark: some questions written, others not
+    process.wait()
+    before = samples.read_text().splitlines()
+    assert 1 <= len(before) < 5, "the kill came too late to test resuming"
+    assert not (out / "results.json").exists()
+
+    result = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = samples.read_text().splitlines()
+    assert after[: len(before)] == before  # nothing already written is rewritten
+    ids = [json.loads(line)["id"] for line in after]
+    assert sorted(ids) == sorted(f"test/algebra/{i}.json" for i in range(5)) and len(ids) == len(set(ids))
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete" and results["benchmarks"]["math500"]["n_questions"] == 5
+
+    changed = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out, "--seed", 1)
+    assert changed.returncode == 1 and "other settings (seed)" in changed.stderr
+
+
+@pytest.mark.slow
+def test_hf_engine_matches_vllm_verdicts_with_greedy_decoding(tiny_model, bench_data, tmp_path):
+    verdicts = {}
+    for engine in ("vllm", "hf"):
+        result = run_limr(
+            "bench",
+            tiny_model,
+            "--suite",
+            "math500",
+            "--engine",
+            engine,
+            "--data-dir",
+            bench_data,
+            "--out",
+            tmp_path / engine,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        records = [json.loads(line) for line in (tmp_path / engine / "samples.jsonl").read_text().splitlines()]
+        verdicts[engine] = {r["id"]: [c["extracted"] for c in r["completions"]] for r in records}
+    assert verdicts["vllm"] == verdicts["hf"]
+
+
+def test_bad_input_is_one_clear_error(tiny_model, bench_data, tmp_path, run_cli):
+    cases = [
+        (["bench", tmp_path / "nowhere", "--data-dir", bench_data], "neither a checkpoint folder nor a Hub id"),
+        (["bench", tiny_model, "--suite", "aime42", "--data-dir", bench_data], "Unknown suite or benchmark 'aime42'"),
+        (["bench", tiny_model, "--data-dir", tmp_path / "empty"], "--data-dir must hold"),
+    ]
+    no_config = tmp_path / "ckpt"
+    no_config.mkdir()
+    cases.append((["bench", no_config, "--data-dir", bench_data], "has no config.json"))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cases.append(
+        (["bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", blocker / "run"], "Error:")
+    )
+    for args, message in cases:
+        result = run_cli(*args, "--out", tmp_path / "out") if "--out" not in args else run_cli(*args)
+        assert result.code == 1 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_model_without_chat_template_is_refused(tiny_model, bench_data, tmp_path, run_cli):
+    import shutil
+
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_model, plain)
+    config = json.loads((plain / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (plain / "tokenizer_config.json").write_text(json.dumps(config))
+    (plain / "chat_template.jinja").unlink(missing_ok=True)
+    result = run_cli("bench", plain, "--suite", "math500", "--data-dir", bench_data, "--out", tmp_path / "out")
+    assert result.code == 1 and "has no chat template" in result.stderr
+
+
+# --- compare -------------------------------------------------------------------------------------
+
+
+def _fake_run(folder: Path, scores: dict[str, dict[str, float]]) -> Path:
+    """A results.json as bench writes it, for comparison tests (per-question scores given)."""
+    from limr_kit.benchmarks.metrics import bootstrap_ci
+
+    benchmarks = {}
+    for name, per_question in scores.items():
+        values = list(per_question.values())
+        low, high = bootstrap_ci(values)
+        benchmarks[name] = {
+            "title": name.upper(),
+            "accuracy": 100 * sum(values) / len(values),
+            "ci95": [100 * low, 100 * high],
+            "per_question": per_question,
+            "metric": "avg@1",
+        }
+    folder.mkdir(parents=True)
+    accuracies = [item["accuracy"] for item in benchmarks.values()]
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "schema": "limr-kit/bench-results@1",
+                "suite": "limr-paper",
+                "benchmarks": benchmarks,
+                "average": sum(accuracies) / len(accuracies),
+            }
+        )
+    )
+    return folder
+
+
+def test_compare_tables_reference_significance_and_plot(tmp_path, run_cli):
+    base = _fake_run(
+        tmp_path / "base",
+        {"aime24": {str(i): float(i < 10) for i in range(30)}, "math500": {str(i): float(i % 2) for i in range(100)}},
+    )
+    better = _fake_run(
+        tmp_path / "limr",
+        {"aime24": {str(i): float(i < 11) for i in range(30)}, "math500": {str(i): 1.0 for i in range(100)}},
+    )
+    result = run_cli(
+        "compare",
+        base,
+        better,
+        "--reference",
+        "paper",
+        "--baseline",
+        base,
+        "--format",
+        "json",
+        "--plot",
+        tmp_path / "cmp.png",
+    )
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    names = [row["name"] for row in report["rows"]]
+    assert names[:2] == ["base", "limr"] and "LIMR" in names
+    limr_paper = next(row for row in report["rows"] if row["name"] == "LIMR")
+    assert limr_paper["source"] == "reported" and limr_paper["accuracy"] == {
+        "aime24": 32.5,
+        "math500": 78.0,
+        "amc23": 63.8,
+    }
+    paired = report["paired"]["limr"]
+    assert paired["aime24"]["difference"] == pytest.approx(100 / 30) and paired["aime24"]["p_value"] > 0.05
+    assert paired["math500"]["difference"] == pytest.approx(50.0) and paired["math500"]["p_value"] < 0.01
+    assert (tmp_path / "cmp.png").read_bytes().startswith(b"\x89PNG")
+    markdown = run_cli("compare", base, better, "--format", "markdown")
+    assert "| run | AIME24 | MATH500 | AVG |" in markdown.stdout
+    latex = run_cli("compare", base, "--format", "latex").stdout
+    assert "\\begin{tabular}" in latex and "\\toprule" in latex
+    csv_text = run_cli("compare", base, better, "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == "run,AIME24,MATH500,AVG"
+    rich = run_cli("compare", base, better, "--reference", "paper")
+    assert "reported, not measured" in rich.stdout
+
+
+def test_compare_bad_input(tmp_path, run_cli):
+    result = run_cli("compare", tmp_path)
+    assert result.code == 1 and "results.json is missing" in result.stderr
+    base = _fake_run(tmp_path / "base", {"aime24": {"1": 1.0}})
+    result = run_cli("compare", base, "--reference", "paperz")
+    assert result.code == 1 and "Unknown reference" in result.stderr
