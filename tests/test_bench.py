@@ -203,26 +203,29 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model,
     assert changed.returncode == 1 and "other settings (seed)" in changed.stderr
 
 
+def _greedy_run(tiny_model: Path, bench_data: Path, out: Path, *engine_args: str) -> dict[str, list[dict]]:
+    result = run_limr("bench", tiny_model, "--suite", "math500", *engine_args, "--data-dir", bench_data, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {r["id"]: r["completions"] for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
+
+
 @pytest.mark.slow
-def test_hf_engine_matches_vllm_verdicts_with_greedy_decoding(tiny_model, bench_data, tmp_path):
-    verdicts = {}
-    for engine in ("vllm", "hf"):
-        result = run_limr(
-            "bench",
-            tiny_model,
-            "--suite",
-            "math500",
-            "--engine",
-            engine,
-            "--data-dir",
-            bench_data,
-            "--out",
-            tmp_path / engine,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        records = [json.loads(line) for line in (tmp_path / engine / "samples.jsonl").read_text().splitlines()]
-        verdicts[engine] = {r["id"]: [c["extracted"] for c in r["completions"]] for r in records}
-    assert verdicts["vllm"] == verdicts["hf"]
+def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(tiny_model, bench_data, tmp_path):
+    vllm = _greedy_run(tiny_model, bench_data, tmp_path / "vllm")
+    lm_eval = _greedy_run(tiny_model, bench_data, tmp_path / "lm-eval", "--engine", "lm-eval")
+    assert set(vllm) == set(lm_eval) and len(vllm) == 5
+    for question, completions in vllm.items():
+        assert [c["correct"] for c in completions] == [c["correct"] for c in lm_eval[question]]
+        assert [c["text"] for c in completions] == [c["text"] for c in lm_eval[question]]  # same prompts, same engine
+    results = json.loads((tmp_path / "lm-eval" / "results.json").read_text())
+    assert results["engine"] == "lm-eval" and results["provenance"]["engine_settings"]["backend"] == "vllm"
+
+
+@pytest.mark.slow
+def test_hf_engine_runs_the_same_protocol(tiny_model, bench_data, tmp_path):
+    hf = _greedy_run(tiny_model, bench_data, tmp_path / "hf", "--engine", "hf")
+    assert len(hf) == 5 and all(len(completions) == 1 for completions in hf.values())
+    assert {c["finish_reason"] for completions in hf.values() for c in completions} <= {"stop", "length"}
 
 
 def test_bad_input_is_one_clear_error(tiny_model, bench_data, tmp_path, run_cli):
