@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import lim
+from limr_kit.cli import lim, models
 from limr_kit.console import err, setup_logging
 from limr_kit.errors import LimrError
 
@@ -47,6 +47,7 @@ def root(
 app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
+app.command("tiny-model", rich_help_panel="Get started")(models.tiny_model)
 
 
 def format_error(exc: LimrError) -> str:
