@@ -23,24 +23,31 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
+    """The tiny model, warm-started on additions so that it answers some held-out ones in a box."""
     from limr_kit.tinymodel import write_tiny_model
 
-    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0, warm_start_steps=600)
 
 
 @pytest.fixture(scope="session")
 def bench_data(tmp_path_factory) -> Path:
-    """A --data-dir with small versions of the paper's three benchmarks (the layout of shared/data/bench)."""
+    """A --data-dir in the layout of shared/data/bench, holding additions the tiny model never trained on."""
+    from limr_kit.tinymodel import held_out_problems
+
+    problems = held_out_problems()
     root = tmp_path_factory.mktemp("bench-data")
     rows = {
         "aime24/test.jsonl": [
-            {"id": 60 + i, "problem": f"What is {i} + {i}?", "answer": f"{2 * i:03d}"} for i in range(4)
+            {"id": 60 + i, "problem": p["question"], "answer": f"{int(p['answer']):03d}"}
+            for i, p in enumerate(problems[:4])
         ],
         "math500/test.jsonl": [
-            {"problem": f"Compute {i} times 3.", "answer": str(3 * i), "unique_id": f"test/algebra/{i}.json"}
-            for i in range(5)
+            {"problem": p["question"], "answer": p["answer"], "unique_id": f"test/algebra/{i}.json"}
+            for i, p in enumerate(problems[4:14])
         ],
-        "amc23/test.jsonl": [{"id": i, "problem": f"What is {i} squared?", "answer": float(i * i)} for i in range(3)],
+        "amc23/test.jsonl": [
+            {"id": i, "problem": p["question"], "answer": float(p["answer"])} for i, p in enumerate(problems[14:18])
+        ],
     }
     for name, items in rows.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -145,12 +152,13 @@ def test_bench_with_vllm_writes_results_and_samples(tiny_model, bench_data, tmp_
     assert (aime["metric"], aime["n_questions"], aime["n_samples"]) == ("avg@4", 4, 4)
     assert aime["decoding"] == {"n": 4, "temperature": 0.4, "top_p": 0.95, "max_new_tokens": 3072, "seed": 0}
     assert aime["context"]["clamped_questions"] == 4  # the tiny model's context is far below 3,072 new tokens
+    assert results["benchmarks"]["math500"]["accuracy"] > 0  # the warm-started model solves some additions
     assert set(results["provenance"]) >= {"limr-kit", "vllm", "torch", "lm_eval", "engine_settings", "seed"}
     assert results["model"]["sha"].startswith("local-")
     average = sum(item["accuracy"] for item in results["benchmarks"].values()) / 3
     assert results["average"] == pytest.approx(average)
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert len(records) == 4 + 5 + 3
+    assert len(records) == 4 + 10 + 4
     record = next(r for r in records if r["benchmark"] == "aime24")
     assert len(record["completions"]) == 4 and record["prompt"].startswith("<|im_start|>system\nPlease reason")
     assert set(record["completions"][0]) == {"text", "finish_reason", "tokens", "extracted", "correct", "reason"}
@@ -187,7 +195,7 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model,
     os.killpg(process.pid, signal.SIGKILL)  # mid-benchmark: some questions written, others not
     process.wait()
     before = samples.read_text().splitlines()
-    assert 1 <= len(before) < 5, "the kill came too late to test resuming"
+    assert 1 <= len(before) < 10, "the kill came too late to test resuming"
     assert not (out / "results.json").exists()
 
     result = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out)
@@ -195,9 +203,9 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model,
     after = samples.read_text().splitlines()
     assert after[: len(before)] == before  # nothing already written is rewritten
     ids = [json.loads(line)["id"] for line in after]
-    assert sorted(ids) == sorted(f"test/algebra/{i}.json" for i in range(5)) and len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(f"test/algebra/{i}.json" for i in range(10)) and len(ids) == len(set(ids))
     results = json.loads((out / "results.json").read_text())
-    assert results["status"] == "complete" and results["benchmarks"]["math500"]["n_questions"] == 5
+    assert results["status"] == "complete" and results["benchmarks"]["math500"]["n_questions"] == 10
 
     changed = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out, "--seed", 1)
     assert changed.returncode == 1 and "other settings (seed)" in changed.stderr
@@ -213,7 +221,8 @@ def _greedy_run(tiny_model: Path, bench_data: Path, out: Path, *engine_args: str
 def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(tiny_model, bench_data, tmp_path):
     vllm = _greedy_run(tiny_model, bench_data, tmp_path / "vllm")
     lm_eval = _greedy_run(tiny_model, bench_data, tmp_path / "lm-eval", "--engine", "lm-eval")
-    assert set(vllm) == set(lm_eval) and len(vllm) == 5
+    assert set(vllm) == set(lm_eval) and len(vllm) == 10
+    assert any(c["correct"] for completions in vllm.values() for c in completions)
     for question, completions in vllm.items():
         assert [c["correct"] for c in completions] == [c["correct"] for c in lm_eval[question]]
         assert [c["text"] for c in completions] == [c["text"] for c in lm_eval[question]]  # same prompts, same engine
@@ -222,10 +231,15 @@ def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(tin
 
 
 @pytest.mark.slow
-def test_hf_engine_runs_the_same_protocol(tiny_model, bench_data, tmp_path):
+def test_hf_engine_matches_vllm_token_for_token_with_greedy_decoding(tiny_model, bench_data, tmp_path):
+    vllm = _greedy_run(tiny_model, bench_data, tmp_path / "vllm")
     hf = _greedy_run(tiny_model, bench_data, tmp_path / "hf", "--engine", "hf")
-    assert len(hf) == 5 and all(len(completions) == 1 for completions in hf.values())
-    assert {c["finish_reason"] for completions in hf.values() for c in completions} <= {"stop", "length"}
+    assert {q: [c["text"] for c in cs] for q, cs in hf.items()} == {
+        q: [c["text"] for c in cs] for q, cs in vllm.items()
+    }
+    assert {q: [c["finish_reason"] for c in cs] for q, cs in hf.items()} == {
+        q: [c["finish_reason"] for c in cs] for q, cs in vllm.items()
+    }
 
 
 def test_bad_input_is_one_clear_error(tiny_model, bench_data, tmp_path, run_cli):

