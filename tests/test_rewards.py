@@ -93,6 +93,10 @@ EQUIVALENCE_CASES = [
     (r"\frac{-2023}{2024}", r"-\frac{2023}{2024}", True),
     (r"1.2 \times 10^{5}", "120000", True),
     (r"", "5", False),
+    (r"111", "p-q", False),  # a number is never an expression in a variable
+    (r"3", r"(2,\infty)", False),  # nor an interval
+    (r"6", r"\frac{12}{2}", True),
+    (r"2", r"\sqrt{4}", True),
 ]
 
 

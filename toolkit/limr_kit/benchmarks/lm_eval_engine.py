@@ -103,8 +103,6 @@ class LmEvalEngine:
 
     def __post_init__(self) -> None:
         if self.backend == "vllm":
-            import os
-
             configure_vllm_environment()
             VLLM = import_lm_eval_vllm().VLLM  # noqa: N806
             from vllm.platforms import current_platform
@@ -115,7 +113,6 @@ class LmEvalEngine:
                 "seed": self.seed,
             }
             if current_platform.is_cpu():
-                os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
                 arguments.update(dtype="float32", enforce_eager=True)
             arguments.update(self.extra)
             self.lm = VLLM(**arguments)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,7 +163,7 @@ def _build_requests(
                 decoding.temperature,
                 decoding.top_p,
                 budget,
-                request_seed(seed, spec.name, question.id),
+                request_seed(seed, spec.name, question.id) if decoding.temperature > 0 else None,
                 question.answer,
             )
         )
@@ -266,34 +268,79 @@ def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> E
 ProgressHook = Callable[[str, int, int], Callable[[], None]]
 
 
+class _Recorder:
+    """Grades and saves finished questions on a background thread, so generation never waits for grading."""
+
+    def __init__(self, grader: Grader, store: SampleStore) -> None:
+        self.grader = grader
+        self.store = store
+        self._queue: queue.Queue = queue.Queue()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="limr-kit-recorder", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            spec, question, prompt, completions, budget, advance = item
+            try:
+                if self._failure is None:
+                    self.store.add(_grade_record(self.grader, spec, question, prompt, completions, budget))
+                    if advance:
+                        advance()
+            except BaseException as exc:  # re-raised in the caller by wait()
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def record(
+        self,
+        spec: BenchmarkSpec,
+        question: Question,
+        prompt: str | None,
+        completions: list[Completion],
+        budget: int | None,
+        advance: Callable[[], None] | None,
+    ) -> None:
+        """Hand over a finished question (returns at once)."""
+        self._queue.put((spec, question, prompt, completions, budget, advance))
+
+    def wait(self) -> None:
+        """Block until everything handed over is saved; raise what went wrong on the way."""
+        self._queue.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
 def _complete_benchmark(
     spec: BenchmarkSpec,
     data: BenchmarkData,
-    store: SampleStore,
-    grader: Grader,
+    recorder: _Recorder,
     tokenizer: Any,
     context: int,
     seed: int,
     get_engine: Callable[[], Engine],
     progress: ProgressHook | None,
 ) -> None:
-    """Generate and grade the questions of ``spec`` not yet in ``store``, saving each as it finishes."""
-    todo = [question for question in data.questions if (spec.name, question.id) not in store.done]
+    """Generate the questions of ``spec`` not yet saved; each is graded and saved as soon as it finishes."""
+    todo = [question for question in data.questions if (spec.name, question.id) not in recorder.store.done]
     built = _build_requests(tokenizer, spec, todo, context, seed)
     for question in built.too_long:  # recorded as answered by nothing: wrong, and counted
-        store.add(_grade_record(grader, spec, question, None, [], None))
+        recorder.record(spec, question, None, [], None, None)
     advance = progress(spec.name, len(data.questions) - len(built.requests), len(data.questions)) if progress else None
-    if not built.requests:
-        return
-    by_id = {question.id: question for question in todo}
-    prompts = {request.key: request.prompt for request in built.requests}
+    if built.requests:
+        by_id = {question.id: question for question in todo}
+        prompts = {request.key: request.prompt for request in built.requests}
 
-    def finished(key: str, completions: list[Completion]) -> None:
-        store.add(_grade_record(grader, spec, by_id[key], prompts[key], completions, built.max_new_tokens[key]))
-        if advance:
-            advance()
+        def finished(key: str, completions: list[Completion]) -> None:
+            recorder.record(spec, by_id[key], prompts[key], completions, built.max_new_tokens[key], advance)
 
-    get_engine().generate(built.requests, finished)
+        get_engine().generate(built.requests, finished)
+    recorder.wait()
 
 
 def run_bench(
@@ -336,14 +383,18 @@ def run_bench(
         return engine
 
     try:
-        with Grader(timeout=options.grader_timeout) as grader:
-            for spec in specs:
-                data = loaded[spec.name]
-                _complete_benchmark(spec, data, store, grader, tokenizer, context, options.seed, get_engine, progress)
-                records = [store.done[(spec.name, q.id)] for q in data.questions]
-                benchmarks[spec.name] = _summarise(spec, data, records, options.seed)
-                done = len(benchmarks) == len(specs)
-                write_json(out / "results.json", _results(model, options, benchmarks, engine_settings, done))
+        with Grader(timeout=options.grader_timeout).start() as grader:
+            recorder = _Recorder(grader, store)
+            try:
+                for spec in specs:
+                    data = loaded[spec.name]
+                    _complete_benchmark(spec, data, recorder, tokenizer, context, options.seed, get_engine, progress)
+                    records = [store.done[(spec.name, q.id)] for q in data.questions]
+                    benchmarks[spec.name] = _summarise(spec, data, records, options.seed)
+                    done = len(benchmarks) == len(specs)
+                    write_json(out / "results.json", _results(model, options, benchmarks, engine_settings, done))
+            finally:
+                recorder.close()
     finally:
         store.close()
         if engine is not None:

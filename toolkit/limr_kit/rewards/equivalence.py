@@ -7,11 +7,13 @@
    (``(5,7)`` != ``(7,5)``, ``[1,2)`` != ``(1,2)``); sets and bare lists of solutions ignore order;
    unions of intervals ignore the order of their parts; matrices compare cell by cell;
 4. symbolic, last: math-verify with both sides wrapped in ``\\boxed{}`` for LaTeX extraction (gold first;
-   math-verify's comparison is gold-guided).
+   math-verify's comparison is gold-guided); skipped when one side is a plain number and the other a
+   tuple/interval/set/matrix or an expression in a variable (never equal).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -28,6 +30,8 @@ _SLASH = re.compile(r"^(?P<num>[-+]?\d+)/(?P<den>[-+]?\d+)$")
 _MIXED = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)\\frac\{(?P<num>\d+)\}\{(?P<den>\d+)\}$")
 _PLAIN_WORD = re.compile(r"^[A-Za-z][A-Za-z]+$")
 _MATRIX = re.compile(r"^\\begin\{(?P<env>[pbvBV]?matrix)\}(?P<body>.*)\\end\{(?P=env)\}$", re.DOTALL)
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_VARIABLE = re.compile(r"[a-df-hj-zA-Z]")
 _OPEN = "([{"
 _CLOSE = ")]}"
 RELATIVE_TOLERANCE = Fraction(1, 10**6)
@@ -180,16 +184,28 @@ def _parts_equal(pred: Structure | str, gold: Structure | str) -> bool:
     return False
 
 
-def symbolic_equal(pred: str, gold: str) -> bool:
-    """math-verify on ``\\boxed{}``-wrapped answers; its own timeouts off (the caller bounds the time)."""
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+@functools.lru_cache(maxsize=8192)
+def _parse_boxed(answer: str) -> tuple:
+    """math-verify's parse of ``\\boxed{answer}`` (cached: a prompt's gold repeats across its rollouts)."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-    gold_parsed = parse(f"\\boxed{{{gold}}}", extraction_config=config, parsing_timeout=None)
-    pred_parsed = parse(f"\\boxed{{{pred}}}", extraction_config=config, parsing_timeout=None)
+    return tuple(parse(f"\\boxed{{{answer}}}", extraction_config=config, parsing_timeout=None))
+
+
+def symbolic_equal(pred: str, gold: str) -> bool:
+    """math-verify on ``\\boxed{}``-wrapped answers; its own timeouts off (the caller bounds the time)."""
+    from math_verify import verify
+
+    gold_parsed, pred_parsed = _parse_boxed(gold), _parse_boxed(pred)
     if not gold_parsed or not pred_parsed:
         return False
-    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+    return bool(verify(list(gold_parsed), list(pred_parsed), timeout_seconds=None))
+
+
+def has_free_variable(text: str) -> bool:
+    """A letter that is not part of a LaTeX command nor the constants e and i: a variable, so not a number."""
+    return bool(_VARIABLE.search(_COMMAND.sub(" ", text)))
 
 
 def answers_equal(pred: str, gold: str) -> bool:
@@ -206,6 +222,10 @@ def answers_equal(pred: str, gold: str) -> bool:
     pred_structure, gold_structure = parse_structure(pred), parse_structure(gold)
     if pred_structure is not None and gold_structure is not None:
         return structures_equal(pred_structure, gold_structure)
+    for number, other, other_structure in ((pred_number, gold, gold_structure), (gold_number, pred, pred_structure)):
+        # A number is never a tuple, interval, set or matrix, nor an expression in a variable.
+        if number is not None and (other_structure is not None or has_free_variable(other)):
+            return False
     return symbolic_equal(pred, gold)
 
 

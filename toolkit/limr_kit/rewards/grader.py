@@ -72,6 +72,11 @@ class Grader:
                 self._pool = WorkerPool(self.workers, self.timeout)
             return self._pool
 
+    def start(self) -> Grader:
+        """Start the worker processes now (they load in the background), not at the first grade."""
+        _ = self.pool
+        return self
+
     def grade(self, prediction: str, gold: str, finish_reason: str | None = None) -> Grade:
         """Grade one response."""
         return self.grade_many([GradeInput(prediction, gold, finish_reason)])[0]

@@ -6,12 +6,17 @@ job runs in a child process. Jobs travel in chunks to save round trips, but each
 time bound (starting when the job before it finished) and its own results, streamed as they come:
 a job past its bound is answered with what it had sent so far, its worker is killed and replaced
 (start-up is not charged to any job), and the rest of its chunk goes to another worker.
-The pool is thread-safe: concurrent callers check workers out of a queue.
+
+The bound counts the worker's CPU time (Linux), not wall time, up to a wall-clock cap of 10 bounds:
+verdicts must not depend on how busy the machine is. Workers run at the lowest priority (nice 19) so
+that they never slow the generation or training they serve. The pool is thread-safe: concurrent
+callers check workers out of a queue.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import queue
 import socket
 import subprocess
@@ -26,6 +31,18 @@ from typing import Any
 
 
 MAX_CHUNK = 64
+WALL_CAP = 10  # a starved job still ends after this many bounds of wall time
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process, or None where /proc is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 @dataclass(slots=True)
@@ -62,12 +79,34 @@ class _Worker:
 
 @dataclass(slots=True)
 class _Assignment:
-    """A worker's chunk: the job indices it was sent, how far it got, and the current job's deadline."""
+    """A worker's chunk: the job indices it was sent, how far it got, and the current job's clocks."""
 
     worker: _Worker
     indices: list[int]
     position: int
-    deadline: float
+    deadline: float  # when to look at the current job again
+    started: float  # wall time the current job started
+    cpu_started: float | None  # the worker's CPU time when it started
+
+    def restart_clocks(self, timeout: float) -> None:
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.cpu_started = cpu_seconds(self.worker.process.pid)
+
+    def out_of_time(self, timeout: float) -> bool:
+        """Past its bound: ``timeout`` seconds of CPU (of wall time where CPU time is unknown), or the cap."""
+        now = time.monotonic()
+        wall = now - self.started
+        if wall >= WALL_CAP * timeout:
+            return True
+        cpu_now = cpu_seconds(self.worker.process.pid)
+        if self.cpu_started is None or cpu_now is None:
+            return wall >= timeout
+        remaining = timeout - (cpu_now - self.cpu_started)
+        if remaining <= 0:
+            return True
+        self.deadline = now + remaining  # starved, not slow: look again once it could have used its bound
+        return False
 
 
 class WorkerPool:
@@ -115,7 +154,7 @@ class WorkerPool:
         def advance(assignment: _Assignment) -> None:
             """The current job is over: move on, or hand the worker back when the chunk is done."""
             assignment.position += 1
-            assignment.deadline = time.monotonic() + self.timeout
+            assignment.restart_clocks(self.timeout)
             if on_done:
                 on_done(1)
             if assignment.position == len(assignment.indices):
@@ -136,7 +175,9 @@ class WorkerPool:
                 size = max(1, min(MAX_CHUNK, len(pending) // (2 * self.size)))
                 indices = [pending.popleft() for _ in range(min(size, len(pending)))]
                 worker.conn.send([jobs[index] for index in indices])
-                active[worker.conn] = _Assignment(worker, indices, 0, time.monotonic() + self.timeout)
+                assignment = _Assignment(worker, indices, 0, 0.0, 0.0, None)
+                assignment.restart_clocks(self.timeout)
+                active[worker.conn] = assignment
             soonest = min(assignment.deadline for assignment in active.values())
             for conn in wait(list(active), timeout=max(0.0, soonest - time.monotonic())):
                 assignment = active[conn]  # type: ignore[index]
@@ -156,7 +197,7 @@ class WorkerPool:
                     advance(assignment)
             now = time.monotonic()
             for assignment in list(active.values()):
-                if now >= assignment.deadline:
+                if now >= assignment.deadline and assignment.out_of_time(self.timeout):
                     abandon(assignment, "timeout")
         return outcomes
 
