@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import lim
+from limr_kit.cli import containers, lim
 from limr_kit.console import err, setup_logging
 from limr_kit.errors import LimrError
 
@@ -47,6 +47,7 @@ def root(
 app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
+app.command("build", rich_help_panel="Containers")(containers.build)
 
 
 def format_error(exc: LimrError) -> str:
@@ -57,7 +58,8 @@ def format_error(exc: LimrError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors print one message and exit with status 1."""
     try:
-        app(args=argv, prog_name="limr-kit")
+        # The arguments are kept for commands that repeat themselves inside an image (--image).
+        app(args=argv, prog_name="limr-kit", obj={"argv": list(sys.argv[1:] if argv is None else argv)})
     except LimrError as exc:
         err.print(format_error(exc), highlight=False)
         if os.environ.get("LIMR_DEBUG") == "1":
