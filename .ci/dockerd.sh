@@ -4,10 +4,10 @@
 #   eval "$(bash .ci/dockerd.sh start [DIR])"   # prints: export DOCKER_HOST=unix://DIR/docker.sock
 #   bash .ci/dockerd.sh stop [DIR]
 #
-# DIR defaults to $LIMR_DOCKERD_DIR or /tmp/limr-dockerd. Installs docker.io and debootstrap with apt-get when
-# missing (needs root). Containers get no bridge network (--bridge=none); builds that need the host's loopback
-# use the host network. Storage: overlay2, or vfs where overlay mounts are refused
-# ($LIMR_DOCKERD_STORAGE_DRIVER forces one).
+# DIR defaults to $LIMR_DOCKERD_DIR or /tmp/limr-dockerd. Installs docker.io, debootstrap and docker-registry
+# (the tests push to a registry on loopback) with apt-get when missing (needs root). Containers get no bridge
+# network (--bridge=none); builds that need the host's loopback use the host network. Storage: overlay2, or vfs
+# where overlay mounts are refused ($LIMR_DOCKERD_STORAGE_DRIVER forces one).
 set -euo pipefail
 
 action=${1:-}
@@ -21,6 +21,7 @@ install_missing() {
     local packages=()
     command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
     command -v debootstrap >/dev/null 2>&1 || packages+=(debootstrap)
+    command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
     if [ ${#packages[@]} -gt 0 ]; then
         log "installing ${packages[*]}"
         apt-get update -qq >&2

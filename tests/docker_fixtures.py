@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,13 @@ MIRROR = os.environ.get("LIMR_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CPU_TAG = "limr-kit-ci:cpu"
 
 
-def _engine_answers() -> bool:
+def _engine_answers(host: str | None = None) -> bool:
     import docker
     from docker.errors import DockerException
 
     try:
-        docker.from_env(timeout=10).ping()
+        client = docker.DockerClient(base_url=host, timeout=10) if host else docker.from_env(timeout=10)
+        client.ping()
     except DockerException:
         return False
     return True
@@ -59,21 +61,31 @@ def docker_engine() -> Iterator[str]:
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         _no_engine("no Docker engine answers and only root can start a private one")
     folder = os.environ.get("LIMR_DOCKERD_DIR", "/tmp/limr-dockerd")
+    private = f"unix://{folder}/docker.sock"
+    previous = os.environ.get("DOCKER_HOST")
+    if _engine_answers(private):  # started earlier by someone else (e.g. .ci/run): use it, leave it running
+        os.environ["DOCKER_HOST"] = private
+        yield private
+        _restore_docker_host(previous)
+        return
     started = subprocess.run(
         ["bash", str(REPO / ".ci" / "dockerd.sh"), "start", folder], capture_output=True, text=True
     )
     if started.returncode != 0:
         _no_engine(f"cannot start a private Docker engine: {started.stderr.strip()[-500:]}")
-    previous = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = f"unix://{folder}/docker.sock"
+    os.environ["DOCKER_HOST"] = private
     try:
-        yield os.environ["DOCKER_HOST"]
+        yield private
     finally:
         subprocess.run(["bash", str(REPO / ".ci" / "dockerd.sh"), "stop", folder], capture_output=True)
-        if previous is None:
-            os.environ.pop("DOCKER_HOST", None)
-        else:
-            os.environ["DOCKER_HOST"] = previous
+        _restore_docker_host(previous)
+
+
+def _restore_docker_host(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = previous
 
 
 def _rootfs_tarball() -> Path:
@@ -82,6 +94,7 @@ def _rootfs_tarball() -> Path:
     if tarball.is_file():
         return tarball
     if shutil.which("debootstrap") is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True, capture_output=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="limr-rootfs-") as scratch:
@@ -174,3 +187,35 @@ def cpu_image(ci_base_image: str, ci_ca_bundle: tuple[Path, bytes]) -> BuiltImag
         on_event=lambda event: log.append(f"{event.kind}: {event.text}"),
     )
     return BuiltImage(CPU_TAG, result, log)
+
+
+@pytest.fixture
+def local_registry(docker_engine: str, tmp_path: Path) -> Iterator[str]:
+    """A Docker registry (Debian's docker-registry) on 127.0.0.1, storing under tmp_path; yields host:port."""
+    import socket
+    import urllib.request
+
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    if not Path(binary).exists():
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "docker-registry"], check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: warn\n"
+    )
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

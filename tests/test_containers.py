@@ -28,7 +28,7 @@ from limr_kit.containers import (
     serve_build_files,
 )
 from limr_kit.containers.context import git_revision
-from limr_kit.errors import GpuRequiredError, ImageBuildError, ImageNotFoundError
+from limr_kit.errors import DockerError, GpuRequiredError, ImageBuildError, ImageNotFoundError
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -491,3 +491,48 @@ def test_gpus_without_a_gpu_runtime_is_one_clear_error(cpu_image) -> None:
 def test_a_missing_image_names_the_fix(docker_engine) -> None:
     with pytest.raises(ImageNotFoundError, match="limr-kit build"):
         run_in_image("limr-kit-ci:no-such-image", ["true"])
+
+
+@docker
+@pytest.mark.slow
+def test_push_sends_the_image_to_a_registry(cpu_image, ci_base_image, ci_ca_bundle, local_registry) -> None:
+    import urllib.request
+
+    from docker_fixtures import CACHE
+
+    result = build_image(
+        "cpu",
+        tag=cpu_image.tag,
+        base_image=ci_base_image,
+        wheelhouse=CACHE / "wheelhouse-cpu",
+        ca_bundle=ci_ca_bundle[0],
+        push=f"{local_registry}/team",
+        root=REPO,
+    )
+    try:
+        assert result.image_id == cpu_image.result.image_id  # all cached
+        assert result.pushed == f"{local_registry}/team/limr-kit-ci:cpu"
+        tags = json.loads(urllib.request.urlopen(f"http://{local_registry}/v2/team/limr-kit-ci/tags/list").read())
+        assert tags["tags"] == ["cpu"]
+    finally:
+        _image(cpu_image.tag).client.images.remove(f"{local_registry}/team/limr-kit-ci:cpu")
+
+
+@docker
+@pytest.mark.slow
+def test_push_to_an_unreachable_registry_names_the_fix(cpu_image, ci_base_image, ci_ca_bundle) -> None:
+    from docker_fixtures import CACHE
+
+    try:
+        with pytest.raises(DockerError, match="docker login 127.0.0.1:9"):
+            build_image(
+                "cpu",
+                tag=cpu_image.tag,
+                base_image=ci_base_image,
+                wheelhouse=CACHE / "wheelhouse-cpu",
+                ca_bundle=ci_ca_bundle[0],
+                push="127.0.0.1:9/team",
+                root=REPO,
+            )
+    finally:
+        _image(cpu_image.tag).client.images.remove("127.0.0.1:9/team/limr-kit-ci:cpu")

@@ -191,13 +191,13 @@ def build_images(
     tag: str | None = None,
     base_image: str | None = None,
     wheelhouse: str | Path | None = None,
-    ca_bundle: str | Path | None = None,
-    push: str | None = None,
-    no_cache: bool = False,
-    on_event: EventCallback | None = None,
+    **options: Any,
 ) -> list[BuildResult]:
-    """Build ``name`` (a target or ``all``). With several targets, ``tag`` is a repository (``REPO:<target>``)
-    and ``wheelhouse`` a parent folder (one subfolder per target)."""
+    """Build ``name`` (a target or ``all``); ``options`` go to :func:`build_image` as they are.
+
+    With several targets, ``tag`` is a repository (``REPO:<target>``) and ``wheelhouse`` a parent folder
+    (one subfolder per target).
+    """
     targets = resolve_targets(name)
     several = len(targets) > 1
     if several and base_image:
@@ -210,20 +210,13 @@ def build_images(
             f"With several targets --tag is a repository (e.g. {tag.rsplit(':', 1)[0]}): each image "
             "is tagged REPOSITORY:<target>. Drop the ':' part."
         )
-    results = []
-    for target in targets:
-        target_tag = f"{tag}:{target.name}" if several and tag else tag
-        target_wheels = Path(wheelhouse) / target.name if several and wheelhouse is not None else wheelhouse
-        results.append(
-            build_image(
-                target,
-                tag=target_tag,
-                base_image=base_image,
-                wheelhouse=target_wheels,
-                ca_bundle=ca_bundle,
-                push=push,
-                no_cache=no_cache,
-                on_event=on_event,
-            )
+    return [
+        build_image(
+            target,
+            tag=f"{tag}:{target.name}" if several and tag else tag,
+            base_image=base_image,
+            wheelhouse=Path(wheelhouse) / target.name if several and wheelhouse is not None else wheelhouse,
+            **options,
         )
-    return results
+        for target in targets
+    ]
