@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -14,21 +15,31 @@ import time
 from pathlib import Path
 
 import pytest
+import typer
 from pin_resolution import resolve_pins
 
 from limr_kit.cli import main
-from limr_kit.cli.containers import strip_options
+from limr_kit.cli.containers import GpusOpt, ImageOpt, strip_options
 from limr_kit.containers import (
     TARGETS,
     build_image,
+    build_images,
     context_files,
     make_context,
+    prepare_wheelhouse,
     run_in_image,
     run_limr_kit_in_image,
     serve_build_files,
 )
 from limr_kit.containers.context import git_revision
-from limr_kit.errors import DockerError, GpuRequiredError, ImageBuildError, ImageNotFoundError
+from limr_kit.errors import (
+    DockerError,
+    GpuRequiredError,
+    ImageBuildError,
+    ImageNotFoundError,
+    InputError,
+    WheelhouseError,
+)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,6 +175,21 @@ def test_ca_bundle_must_be_pem(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     bogus.write_text("not a certificate")
     code, _, err = run_cli(capsys, "build", "cpu", "--ca-bundle", str(bogus))
     assert code == 1 and "no PEM certificate" in err
+
+
+def test_several_targets_take_a_repository_and_no_base_image() -> None:
+    with pytest.raises(InputError, match="--base-image applies to one target"):
+        build_images("all", base_image="python:3.11-slim-bookworm")
+    with pytest.raises(InputError, match="--tag is a repository"):
+        build_images("all", tag="registry.example.com/limr:v1")
+
+
+def test_a_wheelhouse_for_another_python_says_how_to_fill_it(tmp_path: Path) -> None:
+    other = f"3.{sys.version_info.minor + 1}"  # never this interpreter's version
+    target = dataclasses.replace(TARGETS["train"], python=other)
+    with pytest.raises(WheelhouseError, match=f"Python {other} and .* lacks some") as caught:
+        prepare_wheelhouse(target, tmp_path / "wheels", root=REPO)
+    assert "pip wheel -w" in str(caught.value) and "train-stack.txt" in str(caught.value)
 
 
 def test_build_server_serves_only_the_wheelhouse_and_ca(tmp_path: Path) -> None:
@@ -536,3 +562,34 @@ def test_push_to_an_unreachable_registry_names_the_fix(cpu_image, ci_base_image,
             )
     finally:
         _image(cpu_image.tag).client.images.remove("127.0.0.1:9/team/limr-kit-ci:cpu")
+
+
+@docker
+@pytest.mark.slow
+def test_image_option_reruns_the_command_line_inside_the_image(cpu_image, tmp_path, monkeypatch, capsys) -> None:
+    """--image as bench and train will use it, shown on demo: the same command line runs in the image."""
+    from limr_kit.cli import app
+    from limr_kit.cli.containers import rerun_in_image
+    from limr_kit.demo import run_demo
+
+    def demo(
+        ctx: typer.Context, out: Path = Path("demo-output"), image: ImageOpt = None, gpus: GpusOpt = None
+    ) -> None:
+        if image:
+            rerun_in_image(ctx, image, gpus=gpus, out_dir=out)
+        run_demo(out)
+
+    # This process's demo gets --image; the image's own limr-kit runs the real demo.
+    monkeypatch.setattr(app, "registered_commands", [c for c in app.registered_commands if c.name != "demo"])
+    app.command("demo")(demo)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    code, out, err = run_cli(capsys, "demo", "--image", cpu_image.tag, "--out", "runs/demo")
+    assert code == 0, err
+    assert f"running in {cpu_image.tag}: limr-kit demo --out runs/demo" in err
+    assert "lim scores" in out and "curated 170 of 600" in err  # the job's own output, streamed
+    assert (tmp_path / "runs" / "demo" / "curated" / "train.jsonl").stat().st_uid == os.getuid()
+    (tmp_path / "runs" / "file").write_text("not a folder")
+    code, _, err = run_cli(capsys, "demo", "--out", "runs/file", "--image", cpu_image.tag)
+    assert code == 1 and "exists and is not a folder" in err
+    assert not run_containers()

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -70,7 +69,7 @@ def build(
                 bar.update(task, completed=event.step - 1)
                 return
             if event.kind == "wheelhouse":
-                bar.update(task, description=f"{event.target}: gathering wheels")
+                bar.update(task, description=f"{event.target}: wheelhouse")
             bar.update(log_line, description=f"[dim]{escape(event.text[:100])}[/dim]", visible=True)
 
         results = build_images(
@@ -130,17 +129,22 @@ def _write_output(stream: str, data: bytes) -> None:
 
 
 def rerun_in_image(
-    image: str, *, gpus: str | None = None, out_dir: Path | None = None, inputs: Iterable[Path] = ()
+    ctx: typer.Context,
+    image: str,
+    *,
+    gpus: str | None = None,
+    out_dir: Path | None = None,
+    inputs: Iterable[Path] = (),
 ) -> NoReturn:
     """Run the current limr-kit command inside ``image`` instead of here, and exit with its status.
 
-    For commands with :data:`ImageOpt`: call it first when ``--image`` is given. The command line is
-    repeated without ``--image`` and ``--gpus``; ``out_dir`` and ``inputs`` are mounted at their own paths.
+    For commands with :data:`ImageOpt` (and a ``ctx: typer.Context`` parameter): call it first when
+    ``--image`` is given. The command line is repeated without ``--image`` and ``--gpus``; ``out_dir`` and
+    ``inputs`` are mounted at their own paths.
     """
     from limr_kit.containers import run_limr_kit_in_image
 
-    root = click.get_current_context().find_root()
-    argv = (root.obj or {}).get("argv", sys.argv[1:])
+    argv = (ctx.find_root().obj or {}).get("argv", sys.argv[1:])
     args = strip_options(argv, ("--image", "--gpus"))
     err.print(f"running in {image}: limr-kit {' '.join(args)}", highlight=False, markup=False)
     code = run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=inputs, gpus=gpus, on_output=_write_output)

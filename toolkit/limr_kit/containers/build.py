@@ -18,6 +18,9 @@ from limr_kit.errors import DockerError, ImageBuildError, InputError
 
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# The builder's own bookkeeping lines, left out of the log tail shown for a failed step.
+_BOOKKEEPING = (" ---> ", "Removing intermediate container ")
 _LOG_TAIL = 20
 
 
@@ -77,7 +80,7 @@ def _follow(chunks: Iterable[dict[str, Any]], target: str, emit: EventCallback) 
         if "aux" in chunk and "ID" in chunk["aux"]:
             image_id = chunk["aux"]["ID"]
         text = chunk.get("stream") or chunk.get("status") or ""
-        for line in text.splitlines():
+        for line in _ANSI.sub("", text).splitlines():
             line = line.rstrip()
             if not line:
                 continue
@@ -89,7 +92,8 @@ def _follow(chunks: Iterable[dict[str, Any]], target: str, emit: EventCallback) 
                 continue
             if line.startswith("Successfully built ") and not image_id:
                 image_id = line.split()[-1]
-            tail.append(line)
+            if not line.startswith(_BOOKKEEPING):
+                tail.append(line)
             emit(BuildEvent(target, "log", line))
     if not image_id:
         raise ImageBuildError(target, step, "the engine ended the build without an image", list(tail))
