@@ -192,6 +192,29 @@ def test_a_wheelhouse_for_another_python_says_how_to_fill_it(tmp_path: Path) -> 
     assert "pip wheel -w" in str(caught.value) and "train-stack.txt" in str(caught.value)
 
 
+def test_gpu_choices_become_device_requests() -> None:
+    from limr_kit.containers.run import _device_requests
+
+    assert _device_requests("all")[0]["Count"] == -1
+    assert _device_requests("2")[0]["Count"] == 2
+    assert _device_requests("device=0,3")[0]["DeviceIDs"] == ["0", "3"]
+    for bad in ("0", "many", "device="):
+        with pytest.raises(InputError, match="not a GPU choice"):
+            _device_requests(bad)
+
+
+def test_engine_locality_decides_whether_loopback_files_can_be_served(monkeypatch) -> None:
+    from limr_kit.containers.engine import engine_is_local
+
+    for address, local in [
+        ("unix:///run/docker.sock", True),
+        ("tcp://127.0.0.1:2375", True),
+        ("tcp://build-host.example:2376", False),
+    ]:
+        monkeypatch.setenv("DOCKER_HOST", address)
+        assert engine_is_local() is local
+
+
 def test_build_server_serves_only_the_wheelhouse_and_ca(tmp_path: Path) -> None:
     import urllib.error
     import urllib.request

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from limr_kit.containers.context import label_args, make_context, source_root
-from limr_kit.containers.engine import docker_client
+from limr_kit.containers.engine import docker_client, engine_address, engine_is_local
 from limr_kit.containers.targets import Target, resolve_targets
 from limr_kit.containers.wheelhouse import prepare_wheelhouse, serve_build_files
 from limr_kit.errors import DockerError, ImageBuildError, InputError
@@ -136,14 +136,19 @@ def build_image(
     offline. ``ca_bundle``: a PEM file trusted by the build steps only. Both are served on 127.0.0.1 and the
     build then runs with the host's network. ``push``: a registry (``host[:port][/namespace]``) to push to.
     """
-    import docker.errors
-
     target = resolve_targets(target)[0] if isinstance(target, str) else target
     emit = on_event or (lambda event: None)
     root = root or source_root()
     tag = tag or target.tag
     ca_path = _check_ca_bundle(Path(ca_bundle)) if ca_bundle is not None else None
     client = docker_client()
+    import docker.errors
+
+    if (wheelhouse is not None or ca_path is not None) and not engine_is_local():
+        raise InputError(
+            f"--wheelhouse and --ca-bundle serve their files on this machine's loopback, which the Docker engine at "
+            f"{engine_address()} cannot reach. Run limr-kit build on the engine's machine."
+        )
     started = time.monotonic()
     house = None
     if wheelhouse is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import subprocess
 import sys
 import tarfile
@@ -107,10 +106,3 @@ def label_args(root: Path, dockerfile: Path) -> dict[str, str]:
         "LIMR_REVISION": git_revision(root),
         "LIMR_DOCKERFILE_DIGEST": "sha256:" + hashlib.sha256(dockerfile.read_bytes()).hexdigest(),
     }
-
-
-def context_size(context: IO[bytes]) -> int:
-    """Bytes in a context made by :func:`make_context` (the stream is left at its start)."""
-    size = context.seek(0, io.SEEK_END)
-    context.seek(0)
-    return size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import Any
 
 from limr_kit.errors import DockerUnavailableError, MissingDependencyError
@@ -23,11 +24,21 @@ def docker_client() -> Any:
             "docker", "Building and running images", "pip install 'limr-kit[containers]'"
         ) from exc
     try:
-        client = docker.from_env(timeout=600)
+        client = docker.from_env(timeout=30)
         client.ping()
     except DockerException as exc:
         raise DockerUnavailableError(engine_address(), _short_reason(exc)) from exc
+    client.api.timeout = None  # a build step or a job may print nothing for a long time (flash-attn compiles)
     return client
+
+
+def engine_is_local() -> bool:
+    """Whether the engine runs on this machine (so it can reach this machine's loopback)."""
+    address = engine_address()
+    if address.startswith(("unix://", "npipe://")):
+        return True
+    host = urllib.parse.urlsplit(address).hostname or ""
+    return host in {"localhost", "127.0.0.1", "::1"}
 
 
 def _short_reason(exc: Exception) -> str:

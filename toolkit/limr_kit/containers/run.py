@@ -51,7 +51,7 @@ def _device_requests(gpus: str) -> list[object]:
     if gpus.isdigit() and int(gpus) > 0:
         return [DeviceRequest(count=int(gpus), capabilities=[["gpu"]])]
     ids = [part.strip() for part in gpus.removeprefix("device=").split(",") if part.strip()]
-    if not ids:
+    if not gpus.startswith("device=") or not ids:
         raise InputError(f"--gpus {gpus!r} is not a GPU choice. Use all, a count (e.g. 2) or device ids (device=0,1).")
     return [DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
 
@@ -74,11 +74,11 @@ def run_in_image(
     Output is handed to ``on_output(stream, data)`` (stream ``"stdout"`` or ``"stderr"``) as it comes. The
     container is removed afterwards, also when the caller is interrupted (Ctrl-C), which is re-raised.
     """
+    mounts = list(mounts)
+    client = docker_client()
     import docker.errors
     from docker.types import Mount as DockerMount
 
-    mounts = list(mounts)
-    client = docker_client()
     try:
         client.images.get(image)
     except docker.errors.ImageNotFound as exc:
