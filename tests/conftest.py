@@ -1,4 +1,5 @@
-"""Test-wide settings and helpers."""
+"""Test-wide settings and helpers. The Docker fixtures (a private engine, the Debian base, the cpu image) live in
+docker_fixtures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 
+pytest_plugins = ["docker_fixtures"]
 os.environ.setdefault("COLUMNS", "200")
 os.environ["NO_COLOR"] = "1"
 os.environ["LIMR_NO_PROGRESS"] = "1"

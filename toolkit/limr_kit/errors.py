@@ -94,3 +94,61 @@ class HubAuthError(HubError):
 
 class HubUnreachableError(HubError):
     """No Hub answers at the endpoint."""
+
+
+# CONTAINERS
+
+
+class DockerError(LimrError):
+    """The Docker engine refused or failed a request."""
+
+
+class DockerUnavailableError(DockerError):
+    """No Docker engine answers: not installed, not running, or DOCKER_HOST points nowhere."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        super().__init__(
+            f"Cannot reach a Docker engine at {where} ({reason}). Install Docker (e.g. apt-get install docker.io), "
+            "start its daemon (sudo systemctl start docker), or set DOCKER_HOST to the socket of a running one "
+            "(e.g. export DOCKER_HOST=unix:///run/user/$UID/docker.sock)."
+        )
+
+
+class ImageBuildError(DockerError):
+    """An image build failed; names the failing step and shows its last log lines."""
+
+    def __init__(self, target: str, step: str, message: str, log_tail: list[str], hint: str = "") -> None:
+        self.target = target
+        self.step = step
+        self.log_tail = log_tail
+        tail = "".join(f"\n  | {line}" for line in log_tail)
+        hint = hint or "Fix the cause shown above and run limr-kit build again (finished steps are cached)."
+        super().__init__(f"Building the {target} image failed at {step}: {message}{tail}\n{hint}")
+
+
+class ImageNotFoundError(DockerError):
+    """The image asked for is not in the local engine."""
+
+    def __init__(self, image: str) -> None:
+        self.image = image
+        super().__init__(
+            f"Image '{image}' is not in the local Docker engine. Build it with limr-kit build (e.g. "
+            f"limr-kit build cpu --tag {image}) or pull it with docker pull {image}."
+        )
+
+
+class GpuRequiredError(DockerError):
+    """GPUs were asked for but the engine cannot give any to a container."""
+
+    def __init__(self, requested: str, reason: str) -> None:
+        self.requested = requested
+        super().__init__(
+            f"--gpus {requested} was asked for, but the Docker engine cannot give GPUs to a container ({reason}). "
+            "Install the NVIDIA driver and the NVIDIA Container Toolkit, run "
+            "'nvidia-ctk runtime configure --runtime=docker' and restart the daemon; or drop --gpus to run on CPU."
+        )
+
+
+class WheelhouseError(LimrError):
+    """The wheels an offline image build needs cannot be gathered."""

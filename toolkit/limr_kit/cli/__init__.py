@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import bench, hub, lim, models, release, rewards
+from limr_kit.cli import bench, containers, hub, lim, models, release, rewards
 from limr_kit.console import err, setup_logging
 from limr_kit.errors import LimrError
 
@@ -54,6 +54,7 @@ app.command("tiny-model", rich_help_panel="Get started")(models.tiny_model)
 app.add_typer(release.publish_app, name="publish", rich_help_panel="Release")
 app.add_typer(release.pull_app, name="pull", rich_help_panel="Release")
 app.add_typer(hub.app, name="hub", rich_help_panel="Release")
+app.command("build", rich_help_panel="Containers")(containers.build)
 
 
 def format_error(exc: LimrError) -> str:
@@ -64,7 +65,8 @@ def format_error(exc: LimrError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors print one message and exit with status 1."""
     try:
-        app(args=argv, prog_name="limr-kit")
+        # The arguments are kept for commands that repeat themselves inside an image (--image).
+        app(args=argv, prog_name="limr-kit", obj={"argv": list(sys.argv[1:] if argv is None else argv)})
     except LimrError as exc:
         err.print(format_error(exc), highlight=False)
         if os.environ.get("LIMR_DEBUG") == "1":

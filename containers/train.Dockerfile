@@ -1,0 +1,67 @@
+# limr-kit for training: OpenRLHF 0.11.2 with the stack it pins (vLLM 0.29.0, DeepSpeed 0.19.6,
+# transformers 5.15.0, Ray 2.55.0) and flash-attn 2.8.3 compiled last against the installed torch.
+# Pins: containers/requirements/{vllm,train-stack,train-flash-attn,train-openrlhf}.txt.
+# Build with `limr-kit build train`; run with `limr-kit train ... --image limr-kit:train --gpus all`.
+ARG BASE_IMAGE=nvcr.io/nvidia/pytorch:26.03-py3
+FROM ${BASE_IMAGE}
+ARG BASE_IMAGE
+
+ARG LIMR_WHEELHOUSE_URL=""
+ARG LIMR_CA_BUNDLE_URL=""
+# Parallel compile jobs for flash-attn: each takes several GB of memory.
+ARG MAX_JOBS=8
+
+# The NGC image pins its own torch through PIP_CONSTRAINT; vLLM must be free to bring the torch it was built for.
+ENV PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_CONSTRAINT="" \
+    HF_HOME=/data/hf
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+COPY containers/build-env.sh /usr/local/bin/limr-build-env
+
+RUN groupadd --gid 10001 limr && useradd --uid 10001 --gid 10001 --create-home --shell /bin/bash limr \
+    && install -d -m 1777 /data/hf
+
+# The NGC image's own flash-attn, Transformer Engine and friends break once torch moves (OpenRLHF #413, #418).
+RUN pip uninstall -y xgboost transformer_engine torchao flash_attn pynvml opencv-python-headless
+
+# Step 1: vLLM, DeepSpeed, transformers and Ray in one resolver step, so vLLM picks the torch build.
+COPY containers/requirements/vllm.txt containers/requirements/train-stack.txt /tmp/limr-requirements/
+RUN limr-build-env pip install -r /tmp/limr-requirements/train-stack.txt
+
+# Step 2: flash-attn, compiled against that torch (no build isolation; a wheelhouse may hold a prebuilt wheel).
+COPY containers/requirements/train-flash-attn.txt /tmp/limr-requirements/
+RUN limr-build-env pip install --no-build-isolation -r /tmp/limr-requirements/train-flash-attn.txt
+
+# Step 3: OpenRLHF and limr-kit's own requirements (read from pyproject.toml), holding every pin above.
+COPY containers/requirements/train-openrlhf.txt containers/requirements/build.txt containers/limr-deps.py \
+     pyproject.toml /tmp/limr-requirements/
+RUN python /tmp/limr-requirements/limr-deps.py /tmp/limr-requirements/pyproject.toml train \
+        > /tmp/limr-requirements/limr-kit.txt \
+    && limr-build-env pip install -r /tmp/limr-requirements/train-stack.txt \
+        -r /tmp/limr-requirements/train-flash-attn.txt -r /tmp/limr-requirements/train-openrlhf.txt \
+        -r /tmp/limr-requirements/limr-kit.txt -r /tmp/limr-requirements/build.txt \
+    && rm -rf /tmp/limr-requirements
+
+# limr-kit itself, last: a change to its source rebuilds only these two layers.
+COPY . /opt/limr-kit/src
+RUN pip install --no-deps --no-build-isolation --no-index /opt/limr-kit/src && limr-kit --version
+
+ARG LIMR_VERSION=unknown
+ARG LIMR_REVISION=unknown
+ARG LIMR_DOCKERFILE_DIGEST=unknown
+LABEL org.opencontainers.image.title="limr-kit-train" \
+      org.opencontainers.image.description="limr-kit with OpenRLHF 0.11.2 and its pinned stack for RL training" \
+      org.opencontainers.image.version="${LIMR_VERSION}" \
+      org.opencontainers.image.revision="${LIMR_REVISION}" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      dev.limr-kit.dockerfile.digest="${LIMR_DOCKERFILE_DIGEST}"
+
+VOLUME ["/data/hf"]
+WORKDIR /home/limr
+USER 10001:10001
+ENTRYPOINT ["limr-kit"]
+CMD ["--help"]

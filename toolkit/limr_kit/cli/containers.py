@@ -1,0 +1,151 @@
+"""``limr-kit build``, and ``--image``/``--gpus`` for commands that can run inside an image."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from limr_kit.cli._options import JsonOpt
+from limr_kit.console import err, out, progress
+
+
+ImageOpt = Annotated[
+    str | None,
+    typer.Option("--image", help="Run this command inside the image TAG (see limr-kit build) instead of here."),
+]
+GpusOpt = Annotated[
+    str | None,
+    typer.Option("--gpus", help="With --image: GPUs for the container: all, a count, or device=0,1."),
+]
+
+
+def build(
+    target: Annotated[str, typer.Argument(help="Image to build: train, bench, cpu or all.")] = "all",
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", "-t", help="Image tag (default limr-kit:<target>); with all, a repository name."),
+    ] = None,
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Base image instead of the Dockerfile's (e.g. a mirror).")
+    ] = None,
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheelhouse",
+            help="Build offline: wheels are gathered into DIR on this host and the image installs only from there.",
+        ),
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option("--ca-bundle", help="PEM CA bundle of a TLS-intercepting proxy, trusted during the build only."),
+    ] = None,
+    push: Annotated[
+        str | None,
+        typer.Option("--push", help="Push the image to this registry (e.g. registry.example.com:5000/team)."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the container images (OpenRLHF training, vLLM benchmarks, CPU) through the Docker engine."""
+    from limr_kit._io import dumps
+    from limr_kit.containers import BuildEvent, build_images
+
+    with progress(transient=True) as bar:
+        tasks: dict[str, int] = {}
+        log_line = bar.add_task("", total=None, visible=False)
+
+        def show(event: BuildEvent) -> None:
+            task = tasks.get(event.target)
+            if task is None:
+                task = tasks[event.target] = bar.add_task(f"{event.target}: starting", total=None)
+            if event.kind == "step":
+                bar.update(task, description=f"{event.target}: {escape(event.text[:70])}", total=event.total)
+                bar.update(task, completed=event.step - 1)
+                return
+            if event.kind == "wheelhouse":
+                bar.update(task, description=f"{event.target}: wheelhouse")
+            bar.update(log_line, description=f"[dim]{escape(event.text[:100])}[/dim]", visible=True)
+
+        results = build_images(
+            target,
+            tag=tag,
+            base_image=base_image,
+            wheelhouse=wheelhouse,
+            ca_bundle=ca_bundle,
+            push=push,
+            no_cache=no_cache,
+            on_event=show,
+        )
+    if as_json:
+        out.print(dumps([_result_row(result) for result in results], indent=2), highlight=False, markup=False)
+        return
+    table = Table(title="images built")
+    for column in ("target", "tag", "image", "size", "time", "pushed"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(
+            result.target,
+            result.tag,
+            result.image_id.removeprefix("sha256:")[:12],
+            f"{result.size_bytes / 1e9:.2f} GB",
+            f"{result.seconds:.0f} s",
+            result.pushed or "-",
+        )
+    out.print(table)
+
+
+def _result_row(result: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(result)  # type: ignore[call-overload]
+
+
+def strip_options(args: Sequence[str], names: Iterable[str]) -> list[str]:
+    """``args`` without the options ``names`` (``--opt VALUE`` and ``--opt=VALUE`` forms)."""
+    names = set(names)
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif arg.split("=", 1)[0] not in names:
+            kept.append(arg)
+    return kept
+
+
+def _write_output(stream: str, data: bytes) -> None:
+    target = sys.stdout if stream == "stdout" else sys.stderr
+    target.flush()
+    target.buffer.write(data)
+    target.buffer.flush()
+
+
+def rerun_in_image(
+    ctx: typer.Context,
+    image: str,
+    *,
+    gpus: str | None = None,
+    out_dir: Path | None = None,
+    inputs: Iterable[Path] = (),
+) -> NoReturn:
+    """Run the current limr-kit command inside ``image`` instead of here, and exit with its status.
+
+    For commands with :data:`ImageOpt` (and a ``ctx: typer.Context`` parameter): call it first when
+    ``--image`` is given. The command line is repeated without ``--image`` and ``--gpus``; ``out_dir`` and
+    ``inputs`` are mounted at their own paths.
+    """
+    from limr_kit.containers import run_limr_kit_in_image
+
+    argv = (ctx.find_root().obj or {}).get("argv", sys.argv[1:])
+    args = strip_options(argv, ("--image", "--gpus"))
+    err.print(f"running in {image}: limr-kit {' '.join(args)}", highlight=False, markup=False)
+    code = run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=inputs, gpus=gpus, on_output=_write_output)
+    raise typer.Exit(code)
