@@ -84,6 +84,10 @@ class OutputError(LimrError):
     """An output location cannot be written."""
 
 
+class TrainError(LimrError):
+    """Training cannot start here, or the trainer failed."""
+
+
 class HubError(LimrError):
     """A Hugging Face Hub (or limr-kit hub server) request failed."""
 

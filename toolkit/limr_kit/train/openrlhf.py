@@ -1,0 +1,341 @@
+"""OpenRLHF 0.11 (PPO on Ray with vLLM): the exact launch from a recipe, a check of its flags by OpenRLHF's own
+argument parser (read from its source, nothing imported), and the launch itself on a GPU machine."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from limr_kit.errors import ConfigError, TrainError
+
+
+REWARD_MODULE = "limr_kit.rewards.openrlhf_reward"
+ENTRY_POINT = ("python3", "-m", "openrlhf.cli.train_ppo_ray")
+SUPPORTED = "0.11"
+TESTED = "0.11.2"  # the release the tests parse every shipped recipe with
+# train_ppo_ray's defaults (0.11.2) for the values the scheduler horizon depends on.
+_DEFAULTS = {
+    "rollout.n_samples_per_prompt": 1,
+    "train.batch_size": 128,
+    "train.num_episodes": 1,
+    "train.max_epochs": 1,
+}
+IMAGE_HINT = (
+    "Build the training image with `limr-kit build train`, then run this command with "
+    "`--image limr-kit:train --gpus all`; or add --dry-run to write OUT/launch.sh and run it on a GPU machine "
+    "with OpenRLHF 0.11.2."
+)
+
+
+def reward_file() -> Path:
+    """limr-kit's reward file for ``--reward.remote_url``, as installed here."""
+    spec = importlib.util.find_spec(REWARD_MODULE)
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).resolve()
+
+
+def format_value(value: Any) -> str:
+    """A flag value as argparse reads it; floats in their shortest form (``5e-7``, not ``5e-07``)."""
+    if isinstance(value, float):
+        mantissa, exponent_mark, exponent = repr(value).partition("e")
+        return f"{mantissa}e{int(exponent)}" if exponent_mark else mantissa
+    return str(value)
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """``{name}`` placeholders filled from ``values``; other braces are left alone."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def render_flags(args: Mapping[str, Any], values: Mapping[str, str]) -> list[str]:
+    """``{flag: value}`` as argv: ``true`` gives a bare flag, ``false``/null none, a list one value per item."""
+    argv: list[str] = []
+    for flag, value in args.items():
+        if value is None or value is False:
+            continue
+        argv.append(f"--{flag}")
+        if value is not True:
+            argv.extend(
+                substitute(format_value(item), values) for item in (value if isinstance(value, list) else [value])
+            )
+    return argv
+
+
+def scheduler_steps(args: Mapping[str, Any], n_prompts: int) -> int:
+    """OpenRLHF's LR-scheduler horizon in optimizer steps (``PPOTrainer``'s ``max_steps``)."""
+    value = {**_DEFAULTS, **{key: args[key] for key in _DEFAULTS if args.get(key) is not None}}
+    prompts = min(n_prompts, int(args.get("data.max_samples") or n_prompts))
+    per_episode = prompts * int(value["rollout.n_samples_per_prompt"]) // int(value["train.batch_size"])
+    return per_episode * int(value["train.num_episodes"]) * int(value["train.max_epochs"])
+
+
+def warmup_ratio(steps: int, horizon: int, where: str | Path = "recipe") -> float:
+    """A short ratio r with ``ceil(horizon * r) == steps``, which is how OpenRLHF turns the ratio into steps."""
+    if steps == 0:
+        return 0.0
+    if horizon < steps:
+        raise ConfigError(
+            where,
+            [
+                f"warmup_steps: {steps} warm-up steps, but the run has only {horizon} optimizer steps (prompts x "
+                "samples per prompt // train batch x episodes x PPO epochs); lower warmup_steps or train longer"
+            ],
+        )
+    exact = (steps - 0.5) / horizon
+    for digits in range(2, 17):
+        ratio = float(f"{exact:.{digits}g}")
+        if math.ceil(horizon * ratio) == steps:
+            return ratio
+    return exact
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRLHFPlan:
+    """The launch: ``train_ppo_ray``'s argv, the Ray job's environment and the script that runs both."""
+
+    command: tuple[str, ...]
+    env: dict[str, str]
+    script: str
+    scheduler_steps: int
+    warmup_ratio: float | None
+
+
+def plan_launch(
+    args: Mapping[str, Any],
+    *,
+    model: str,
+    prompts: Path,
+    out: Path,
+    n_prompts: int,
+    warmup_steps: int | None,
+    env: Mapping[str, str],
+    recipe_name: str,
+    where: str | Path = "recipe",
+) -> OpenRLHFPlan:
+    """Flags limr-kit owns (model, data, reward file), then the recipe's, placeholders filled."""
+    args = dict(args)
+    horizon = scheduler_steps(args, n_prompts)
+    ratio = None
+    if warmup_steps is not None:
+        ratio = warmup_ratio(warmup_steps, horizon, where)
+        args.update({"actor.lr_warmup_ratio": ratio, "critic.lr_warmup_ratio": ratio})
+    managed = {
+        "actor.model_name_or_path": model,
+        "reward.remote_url": str(reward_file()),
+        "data.prompt_dataset": str(prompts),
+        "data.input_key": "context_messages",
+        "data.label_key": "label",
+        "data.apply_chat_template": True,
+    }
+    flags = render_flags({**managed, **args}, {"out": str(out), "model": model})
+    command = (*ENTRY_POINT, *flags)
+    return OpenRLHFPlan(command, dict(env), launch_script(command, env, recipe_name), horizon, ratio)
+
+
+def _lines(command: Sequence[str]) -> list[str]:
+    """The command one flag (with its values) per line."""
+    lines: list[str] = []
+    for token in command:
+        if token.startswith("--") or not lines:
+            lines.append(shlex.quote(token))
+        else:
+            lines[-1] += " " + shlex.quote(token)
+    return lines
+
+
+def launch_script(command: Sequence[str], env: Mapping[str, str], recipe_name: str) -> str:
+    """A bash script submitting the run as a Ray job (starting a one-node Ray cluster if none is running)."""
+    runtime_env = json.dumps({"env_vars": dict(env)})
+    head = [
+        "#!/usr/bin/env bash",
+        f"# Written by `limr-kit train` (recipe {recipe_name}): OpenRLHF {SUPPORTED} PPO as a Ray job.",
+        f"# Run it on the Ray head node with OpenRLHF {TESTED} and limr-kit (the image of `limr-kit build train`).",
+        "# A running Ray cluster is used as is (start the other nodes with `ray start --address HEAD:6379 --block`);",
+        "# otherwise a one-node cluster is started here and stopped at the end. RAY_DASHBOARD names another head.",
+        "set -euo pipefail",
+        'RAY_DASHBOARD="${RAY_DASHBOARD:-http://127.0.0.1:8265}"',
+        "if ! ray status >/dev/null 2>&1; then",
+        "  ray start --head --node-ip-address 127.0.0.1 --disable-usage-stats",
+        "  trap 'ray stop' EXIT",
+        "fi",
+        f'ray job submit --address="$RAY_DASHBOARD" --runtime-env-json={shlex.quote(runtime_env)} -- \\',
+    ]
+    body = _lines(command)
+    return "\n".join(head + [f"  {line} \\" for line in body[:-1]] + [f"  {body[-1]}", ""])
+
+
+# CHECKING FLAGS WITH OPENRLHF'S OWN PARSER
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Compare)
+        and isinstance(node.test.left, ast.Name)
+        and node.test.left.id == "__name__"
+    )
+
+
+def _is_parse_args(node: ast.stmt) -> bool:
+    value = node.value if isinstance(node, ast.Assign) else None
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "parse_args"
+
+
+def _is_stdlib_import(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import):
+        return all(alias.name.split(".")[0] in sys.stdlib_module_names for alias in node.names)
+    return isinstance(node, ast.ImportFrom) and not node.level and node.module.split(".")[0] in sys.stdlib_module_names
+
+
+def _is_train_call(node: ast.stmt) -> bool:
+    call = node.value if isinstance(node, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "train"
+
+
+def _is_check(node: ast.stmt) -> bool:
+    """A statement of the checks after ``parse_args``: not OpenRLHF's own imports, not the call to ``train``."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return _is_stdlib_import(node)
+    return not _is_train_call(node)
+
+
+def _run(body: list[ast.stmt], namespace: dict[str, Any], filename: str) -> None:
+    exec(compile(ast.Module(body=body, type_ignores=[]), filename, "exec"), namespace)
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _reject(message: str) -> None:
+    raise _Rejected(message)
+
+
+class OpenRLHFArguments:
+    """``train_ppo_ray``'s parser and the checks that follow it, from an ``openrlhf`` package folder.
+
+    The parser is built inside ``if __name__ == "__main__":``; only that block's statements up to
+    ``parse_args`` (and the module's standard-library imports) run, so nothing of OpenRLHF is imported.
+    """
+
+    def __init__(self, package_dir: str | Path) -> None:
+        self.package_dir = Path(package_dir)
+        self.path = self.package_dir / "cli" / "train_ppo_ray.py"
+        try:
+            tree = ast.parse(self.path.read_text(encoding="utf-8"), str(self.path))
+            block = next(node.body for node in tree.body if _is_main_guard(node))
+            split = next(index for index, node in enumerate(block) if _is_parse_args(node))
+        except (OSError, SyntaxError, StopIteration) as exc:
+            raise TrainError(
+                f"Cannot read OpenRLHF's arguments from {self.path}: not the train_ppo_ray of OpenRLHF {SUPPORTED} ({exc})."
+            ) from exc
+        self._imports = [node for node in tree.body if _is_stdlib_import(node)]
+        self._build = block[:split]
+        self._checks = [node for node in block[split + 1 :] if _is_check(node)]
+
+    def parser(self) -> argparse.ArgumentParser:
+        namespace: dict[str, Any] = {"__name__": "train_ppo_ray"}
+        _run(self._imports + self._build, namespace, str(self.path))
+        parser = namespace["parser"]
+        parser.error = _reject
+        return parser
+
+    def _hierarchize(self) -> Any:
+        namespace: dict[str, Any] = {}
+        config = self.package_dir / "utils" / "config.py"
+        _run(ast.parse(config.read_text(encoding="utf-8")).body, namespace, str(config))
+        return namespace["hierarchize"]
+
+    def check(self, argv: Sequence[str]) -> list[str]:
+        """Parse ``argv`` and run OpenRLHF's checks on it; returns what they printed, raises ``_Rejected``."""
+        args = self.parser().parse_args(list(argv))
+        namespace = {"__name__": "train_ppo_ray", "args": args, "hierarchize": self._hierarchize()}
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                _run(self._imports + self._checks, namespace, str(self.path))
+        except AssertionError as exc:
+            raise _Rejected(str(exc) or "an assertion failed") from exc
+        except Exception as exc:  # OpenRLHF tripping over the combination before it would train
+            raise _Rejected(f"{type(exc).__name__}: {exc}") from exc
+        return [line for line in printed.getvalue().splitlines() if line.strip()]
+
+
+def check_flags(command: Sequence[str], package_dir: str | Path, where: str | Path) -> list[str]:
+    """Check ``train_ppo_ray``'s flags (``command`` after the entry point) with OpenRLHF's own parser and checks.
+
+    Returns the notes OpenRLHF prints about them; a rejected flag raises a :class:`ConfigError` naming it.
+    """
+    argv = list(command[len(ENTRY_POINT) :] if tuple(command[: len(ENTRY_POINT)]) == ENTRY_POINT else command)
+    try:
+        return OpenRLHFArguments(package_dir).check(argv)
+    except _Rejected as exc:
+        hint = f"OpenRLHF {SUPPORTED} flags are dotted (data.max_len, rollout.temperature...); " * (
+            "unrecognized arguments" in str(exc)
+        )
+        raise ConfigError(
+            where, [f"OpenRLHF's train_ppo_ray rejects the launch: {exc}. {hint}Fix the recipe's openrlhf: or --set"]
+        ) from exc
+
+
+# RUNNING
+
+
+def installed_openrlhf() -> tuple[Path, str] | None:
+    """The installed ``openrlhf`` package folder and version, found without importing it."""
+    spec = importlib.util.find_spec("openrlhf")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        version = metadata.version("openrlhf")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return Path(next(iter(spec.submodule_search_locations))), version
+
+
+def cuda_gpus() -> int:
+    """How many CUDA GPUs torch sees here (0 without torch)."""
+    if importlib.util.find_spec("torch") is None:
+        return 0
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def ensure_can_launch() -> None:
+    """Raise one :class:`TrainError` saying what is missing to train with OpenRLHF here, and how to get it."""
+    missing = []
+    if installed_openrlhf() is None:
+        missing.append("OpenRLHF is not installed")
+    if not cuda_gpus():
+        missing.append("no CUDA GPU is visible")
+    if not missing and shutil.which("ray") is None:
+        missing.append("the `ray` command is not on PATH")
+    if missing:
+        raise TrainError(
+            f"Training with OpenRLHF needs CUDA GPUs and OpenRLHF {SUPPORTED} with Ray ({'; '.join(missing)}). "
+            + IMAGE_HINT
+        )
+
+
+def launch(script: Path) -> None:
+    """Run the launch script; OpenRLHF's output goes to this process's stderr."""
+    code = subprocess.run(["bash", str(script)], stdout=sys.stderr, check=False).returncode
+    if code:
+        raise TrainError(f"The OpenRLHF launch ({script}) exited with status {code}; its output is above.")
