@@ -428,6 +428,36 @@ def test_demo_runs_in_the_image_and_writes_to_the_host_as_the_caller(cpu_image, 
 
 @docker
 @pytest.mark.slow
+def test_bench_runs_in_the_image_on_the_tiny_model(cpu_image, tmp_path, monkeypatch, run_cli) -> None:
+    """`limr-kit bench ... --image TAG`: real vLLM (CPU) in the container, results on the host."""
+    from limr_kit.tinymodel import held_out_problems, write_tiny_model
+
+    model = write_tiny_model(tmp_path / "model", seed=0)
+    data = tmp_path / "data" / "math500"
+    data.mkdir(parents=True)
+    rows = [
+        {"problem": p["question"], "answer": p["answer"], "unique_id": str(i)}
+        for i, p in enumerate(held_out_problems()[:3])
+    ]
+    (data / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    out = tmp_path / "run"
+    result = run_cli(
+        "bench", model, "--suite", "math500", "--data-dir", tmp_path / "data", "--out", out, "--image", cpu_image.tag
+    )
+    assert result.code == 0, result.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete" and results["benchmarks"]["math500"]["n_questions"] == 3
+    assert results["provenance"]["vllm"] == "0.32.0" and results["provenance"]["engine_settings"]["platform"] == "cpu"
+    assert results["provenance"]["image"] == cpu_image.tag
+    assert results["provenance"]["image_digest"] == cpu_image.result.image_id
+    assert (out / "samples.jsonl").stat().st_uid == os.getuid()
+    assert not run_containers()
+
+
+@docker
+@pytest.mark.slow
 def test_score_reads_host_input_and_writes_as_the_user_it_runs_as(cpu_image, tmp_path, monkeypatch) -> None:
     from limr_kit.demo import write_reward_log
 

@@ -245,6 +245,7 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
             "engine_settings": engine_settings,
             "seed": options.seed,
             "grader": {"mode": "default", "timeout_s": options.grader_timeout},
+            "image": os.environ.get("LIMR_IMAGE"),
             "image_digest": os.environ.get("LIMR_IMAGE_DIGEST"),
             "limit": options.limit,
         },

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
+from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 from limr_kit.errors import InputError
 
@@ -52,6 +53,7 @@ def _results_table(results: dict[str, Any]) -> Table:
 
 
 def bench(
+    ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="A checkpoint folder, or a Hub id org/name (optionally @revision).")],
     suite: Annotated[
         str, typer.Option("--suite", "-s", help="Suite or single benchmark (see benchmarks/).")
@@ -84,8 +86,13 @@ def bench(
         bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
     ] = False,
     as_json: JsonOpt = False,
+    image: ImageOpt = None,
+    gpus: GpusOpt = None,
 ) -> None:
     """Benchmark a checkpoint on a suite (paper protocol) and write results.json and samples.jsonl."""
+    if image is not None:
+        inputs = [Path(item) for item in (model, data_dir) if item is not None and Path(item).exists()]
+        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=inputs)
     from limr_kit.benchmarks import BenchOptions, run_bench
 
     engine_options: dict[str, Any] = {}

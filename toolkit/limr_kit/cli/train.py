@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
+from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 
 
@@ -19,6 +20,7 @@ class RewardModeChoice(str, enum.Enum):
 
 
 def train(
+    ctx: typer.Context,
     recipe: Annotated[
         str, typer.Argument(help="A recipe name (limr-ppo, full-ppo, tiny-grpo) or a recipe YAML file.")
     ],
@@ -57,8 +59,15 @@ def train(
         ),
     ] = False,
     as_json: JsonOpt = False,
+    image: ImageOpt = None,
+    gpus: GpusOpt = None,
 ) -> None:
     """Train with a recipe: OpenRLHF PPO on GPUs (paper settings) or TRL GRPO here; every rollout's reward is logged."""
+    if image is not None:
+        inputs = [
+            Path(item) for item in (recipe, dataset, model, data_dir) if item is not None and Path(item).exists()
+        ]
+        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir or Path("runs") / Path(recipe).stem, inputs=inputs)
     from limr_kit.train import Overrides, ProgressEvent, TrainOptions, parse_assignments
     from limr_kit.train import train as run_training
 

@@ -80,9 +80,11 @@ def run_in_image(
     from docker.types import Mount as DockerMount
 
     try:
-        client.images.get(image)
+        found = client.images.get(image)
     except docker.errors.ImageNotFound as exc:
         raise ImageNotFoundError(image) from exc
+    # The job records the exact image it ran in (results.json provenance): the registry digest when pushed.
+    digest = (found.attrs.get("RepoDigests") or [found.id])[0]
     for mount in mounts:
         if not mount.source.exists():
             raise InputError(f"{mount.source} does not exist, so it cannot be mounted into the container.")
@@ -90,7 +92,7 @@ def run_in_image(
         image,
         command=list(argv[1:]),
         entrypoint=list(argv[:1]),
-        environment=dict(env or {}),
+        environment={**(env or {}), "LIMR_IMAGE": image, "LIMR_IMAGE_DIGEST": digest},
         working_dir=workdir,
         user=user,
         mounts=[DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in mounts],
