@@ -30,6 +30,32 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def random_model(tmp_path_factory) -> Path:
+    """The tiny model with random weights: answers of very different lengths, so questions finish apart."""
+    from limr_kit.tinymodel import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("random") / "model", seed=0)
+
+
+@pytest.fixture(scope="session")
+def staggered_data(tmp_path_factory) -> Path:
+    """math500-layout questions of very different lengths: the random model writes until its budget (context
+    minus prompt) runs out, so the questions finish hundreds of tokens apart."""
+    root = tmp_path_factory.mktemp("staggered")
+    (root / "math500").mkdir()
+    rows = [
+        {
+            "problem": f"What is {i} + {i}? " + "Think it through. " * (40 * i),
+            "answer": str(2 * i),
+            "unique_id": f"test/algebra/{i}.json",
+        }
+        for i in range(10)
+    ]
+    (root / "math500" / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return root
+
+
+@pytest.fixture(scope="session")
 def bench_data(tmp_path_factory) -> Path:
     """A --data-dir in the layout of shared/data/bench, holding additions the tiny model never trained on."""
     from limr_kit.tinymodel import held_out_problems
@@ -166,18 +192,18 @@ def test_bench_with_vllm_writes_results_and_samples(tiny_model, bench_data, tmp_
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model, bench_data, tmp_path):
+def test_interrupted_run_resumes_without_regenerating_or_duplicating(random_model, staggered_data, tmp_path):
     out = tmp_path / "run"
     args = [
         sys.executable,
         "-m",
         "limr_kit",
         "bench",
-        str(tiny_model),
+        str(random_model),
         "--suite",
         "math500",
         "--data-dir",
-        str(bench_data),
+        str(staggered_data),
         "--out",
         str(out),
     ]
@@ -198,7 +224,7 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model,
     assert 1 <= len(before) < 10, "the kill came too late to test resuming"
     assert not (out / "results.json").exists()
 
-    result = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out)
+    result = run_limr("bench", random_model, "--suite", "math500", "--data-dir", staggered_data, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     after = samples.read_text().splitlines()
     assert after[: len(before)] == before  # nothing already written is rewritten
@@ -207,7 +233,9 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(tiny_model,
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "complete" and results["benchmarks"]["math500"]["n_questions"] == 10
 
-    changed = run_limr("bench", tiny_model, "--suite", "math500", "--data-dir", bench_data, "--out", out, "--seed", 1)
+    changed = run_limr(
+        "bench", random_model, "--suite", "math500", "--data-dir", staggered_data, "--out", out, "--seed", 1
+    )
     assert changed.returncode == 1 and "other settings (seed)" in changed.stderr
 
 

@@ -144,8 +144,17 @@ def demo(
     ),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated run.")] = 0,
 ) -> None:
-    """Run the main job end to end on data it generates itself."""
+    """Run the whole loop end to end on data it makes itself: score, curate, train, bench, compare, publish."""
     from limr_kit.demo import run_demo
 
-    summary = run_demo(out_dir, seed=seed, console=err)
-    _print_summary(summary, out_dir / "scores")
+    result = run_demo(out_dir, seed=seed, console=err)
+    table = Table(title="limr-kit demo", show_header=False)
+    simulated = result["simulated"]
+    table.add_row("LIM on a simulated run", f"{simulated['curated']} of {simulated['scores']['counts']['in']} kept")
+    table.add_row("TRL GRPO on CPU", f"{result['trained']['final_step']} steps, rewards logged per rollout")
+    lim = result["trained"]["lim"]
+    table.add_row("LIM on that run", f"{lim['selected']} of {lim['in']} kept")
+    table.add_row("bench (vLLM, paper protocol)", ", ".join(f"{k} {v:.1f}" for k, v in result["bench"].items()))
+    table.add_row("published and pulled", f"demo/limr-demo-set@v1, {len(result['hub']['pulled_files'])} files")
+    table.add_row("everything in", result["out"])
+    out.print(table)
