@@ -388,3 +388,58 @@ def test_compare_bad_input(tmp_path, run_cli):
     base = _fake_run(tmp_path / "base", {"aime24": {"1": 1.0}})
     result = run_cli("compare", base, "--reference", "paperz")
     assert result.code == 1 and "Unknown reference" in result.stderr
+
+
+HUB_LOADER = r"""
+import json, datasets
+from huggingface_hub import HfApi
+from limr_kit.benchmarks import load_benchmarks
+from limr_kit.benchmarks.data import load_benchmark
+
+rows = [{"problem": f"What is {i} + {i}?", "answer": str(2 * i), "unique_id": f"test/{i}.json"} for i in range(4)]
+datasets.Dataset.from_list(rows).push_to_hub("HuggingFaceH4/MATH-500", split="test")
+olympiad = [{"id": i, "question": f"Q{i}", "final_answer": [f"${i}$", "7"], "modality": m, "language": "English"}
+            for i, m in enumerate(["Text-only", "Multimodal", "Text-only"])]
+datasets.Dataset.from_list(olympiad).push_to_hub("math-ai/olympiadbench", split="test")
+sha = HfApi().dataset_info("HuggingFaceH4/MATH-500").sha
+specs = load_benchmarks()
+math500 = specs["math500"].model_copy(update={"hub": specs["math500"].hub.model_copy(update={"revision": sha})})
+pinned = load_benchmark(math500)
+unpinned = load_benchmark(specs["olympiadbench"])
+print(json.dumps({"sha": sha, "pinned": [pinned.source, [[q.id, q.question, q.answer] for q in pinned.questions]],
+                  "unpinned": [unpinned.source, [[q.id, q.question, q.answer] for q in unpinned.questions]]}))
+"""
+
+
+def test_benchmarks_load_from_a_hub_dataset_at_their_revision(tmp_path, run_cli):
+    """The default data source: the real datasets client against limr-kit's local Hub server."""
+    from limr_kit.hub import HubServer
+
+    (tmp_path / "tokens").write_text("hf_testtokentesttokentesttoken00\n")
+    with HubServer(tmp_path / "hub", port=0, token_file=tmp_path / "tokens") as hub:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub.url,
+            "HF_TOKEN": "hf_testtokentesttokentesttoken00",
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        }
+        done = subprocess.run([sys.executable, "-c", HUB_LOADER], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        loaded = json.loads(done.stdout.strip().splitlines()[-1])
+        source, questions = loaded["pinned"]
+        assert source["kind"] == "hub" and source["resolved_sha"] == loaded["sha"] and source["pinned"]
+        assert questions == [[f"test/{i}.json", f"What is {i} + {i}?", str(2 * i)] for i in range(4)]
+        source, questions = loaded["unpinned"]
+        assert not source["pinned"] and len(source["resolved_sha"]) == 40
+        assert questions == [["0", "Q0", "0, 7"], ["2", "Q2", "2, 7"]]  # text-only rows; answers joined, $ stripped
+
+        missing = subprocess.run(
+            [sys.executable, "-m", "limr_kit", "bench", str(tmp_path), "--suite", "aime24", "--out", tmp_path / "r"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert missing.returncode == 1 and "HuggingFaceH4/aime_2024" in missing.stderr and "Error:" in missing.stderr

@@ -417,8 +417,8 @@ def test_demo_runs_in_the_image_and_writes_to_the_host_as_the_caller(cpu_image, 
         on_output=output,
     )
     assert code == 0, output.text
-    assert "lim scores" in output.data["stdout"].decode()  # the summary table, streamed to our stdout
-    assert "curated" in output.data["stderr"].decode()  # the demo's log lines, streamed to our stderr
+    assert "limr-kit demo" in output.data["stdout"].decode()  # the summary table, streamed to our stdout
+    assert "LIM kept" in output.data["stderr"].decode()  # the demo's log lines, streamed to our stderr
     written = [out / "scores" / "scores.jsonl", out / "scores" / "summary.json", out / "curated" / "train.parquet"]
     for path in written:
         assert path.is_file() and path.stat().st_uid == os.getuid() and path.stat().st_gid == os.getgid()
@@ -453,6 +453,22 @@ def test_bench_runs_in_the_image_on_the_tiny_model(cpu_image, tmp_path, monkeypa
     assert results["provenance"]["image"] == cpu_image.tag
     assert results["provenance"]["image_digest"] == cpu_image.result.image_id
     assert (out / "samples.jsonl").stat().st_uid == os.getuid()
+    assert not run_containers()
+
+
+@docker
+@pytest.mark.slow
+def test_train_runs_in_the_image(cpu_image, tmp_path, monkeypatch, run_cli) -> None:
+    """`limr-kit train tiny-grpo --image TAG`: TRL GRPO on CPU in the container, the run on the host."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    out = tmp_path / "runs" / "tiny"
+    result = run_cli("train", "tiny-grpo", "--out", out, "--image", cpu_image.tag)
+    assert result.code == 0, result.stderr[-3000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["backend"] == "trl" and run["final_step"] > 0
+    assert (out / "model" / "config.json").stat().st_uid == os.getuid()
+    assert list((out / "rewards").glob("rewards.*.jsonl"))
     assert not run_containers()
 
 
@@ -640,7 +656,7 @@ def test_image_option_reruns_the_command_line_inside_the_image(cpu_image, tmp_pa
     code, out, err = run_cli(capsys, "demo", "--image", cpu_image.tag, "--out", "runs/demo")
     assert code == 0, err
     assert f"running in {cpu_image.tag}: limr-kit demo --out runs/demo" in err
-    assert "lim scores" in out and "curated 170 of 600" in err  # the job's own output, streamed
+    assert "limr-kit demo" in out and "LIM kept 170 of 600" in err  # the job's own output, streamed
     assert (tmp_path / "runs" / "demo" / "curated" / "train.jsonl").stat().st_uid == os.getuid()
     (tmp_path / "runs" / "file").write_text("not a folder")
     code, _, err = run_cli(capsys, "demo", "--out", "runs/file", "--image", cpu_image.tag)

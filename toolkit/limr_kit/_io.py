@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from limr_kit.errors import OutputError
+from limr_kit.errors import BadRowError, OutputError
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -46,6 +46,21 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(item) for item in value]
     return value
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` for each non-blank line of a JSON-lines file; a bad line is a :class:`BadRowError`."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadRowError(path, number, f"malformed JSON ({exc.msg})", "one JSON object per line") from exc
+            if not isinstance(row, dict):
+                raise BadRowError(path, number, f"expected a JSON object, got {type(row).__name__}")
+            yield number, row
 
 
 def ensure_writable_dir(path: str | Path) -> Path:

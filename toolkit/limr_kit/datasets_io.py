@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from limr_kit._io import iter_jsonl
 from limr_kit.errors import BadRowError, InputError
 
 
@@ -23,20 +24,7 @@ def _read_json_rows(path: Path) -> list[dict[str, Any]]:
             if not isinstance(row, dict):
                 raise BadRowError(path, None, f"item {index} is {type(row).__name__}, expected an object")
         return value
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadRowError(
-                path, number, f"malformed JSON ({exc.msg})", "each line must be one JSON object"
-            ) from exc
-        if not isinstance(row, dict):
-            raise BadRowError(path, number, f"expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(path)]
 
 
 def _read_saved_dataset(path: Path, split: str):

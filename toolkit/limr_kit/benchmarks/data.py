@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limr_kit._io import sha256_file
+from limr_kit._io import iter_jsonl, sha256_file
 from limr_kit.benchmarks.config import BenchmarkSpec, Fields, FieldSpec
-from limr_kit.errors import BadRowError, InputError
+from limr_kit.errors import InputError
 from limr_kit.rewards.extract import last_boxed
+
+
+_MATH_DOLLAR = re.compile(r"(?<!\\)\$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +38,8 @@ def _apply(spec: FieldSpec, value: Any, where: str) -> str:
             value = value[0] if isinstance(value, list) and value else value
         elif transform == "join_commas":
             value = ", ".join(str(item) for item in value) if isinstance(value, list) else value
-        elif transform == "strip_dollars":
-            value = str(value).strip().strip("$").strip()
+        elif transform == "strip_dollars":  # math delimiters, as in "$69$,$84$"; an escaped \$ is money and stays
+            value = _MATH_DOLLAR.sub("", str(value)).strip()
         elif transform == "last_boxed":
             boxed = last_boxed(str(value))
             if boxed is None:
@@ -69,17 +72,8 @@ def _questions(rows: Iterable[tuple[str, dict[str, Any]]], fields: Fields, origi
 
 
 def _local_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadRowError(path, number, f"malformed JSON ({exc.msg})", "one JSON object per line") from exc
-            if not isinstance(row, dict):
-                raise BadRowError(path, number, "expected a JSON object")
-            yield f"{path}:{number}", row
+    for number, row in iter_jsonl(path):
+        yield f"{path}:{number}", row
 
 
 def load_benchmark(spec: BenchmarkSpec, data_dir: str | Path | None = None, limit: int | None = None) -> BenchmarkData:

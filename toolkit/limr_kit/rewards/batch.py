@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limr_kit._io import write_jsonl
+from limr_kit._io import iter_jsonl, write_jsonl
 from limr_kit.errors import BadRowError
 from limr_kit.rewards.grader import COMPAT, Grade, GradeInput, Grader
 
@@ -29,23 +28,14 @@ def read_grade_inputs(path: str | Path) -> tuple[list[str], list[GradeInput]]:
         raise BadRowError(path, None, "no such file", "give a JSONL file with prediction and gold fields")
     ids: list[str] = []
     items: list[GradeInput] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadRowError(path, number, f"malformed JSON ({exc.msg})", "one JSON object per line") from exc
-            if not isinstance(row, dict):
-                raise BadRowError(path, number, f"expected a JSON object, got {type(row).__name__}")
-            for field in ("prediction", "gold"):
-                if row.get(field) is None:
-                    raise BadRowError(path, number, f"missing '{field}'", "each row needs prediction and gold")
-            if not isinstance(row["prediction"], str):
-                raise BadRowError(path, number, "'prediction' must be text")
-            ids.append(str(row.get("id", number)))
-            items.append(GradeInput(row["prediction"], str(row["gold"]), row.get("finish_reason")))
+    for number, row in iter_jsonl(path):
+        for field in ("prediction", "gold"):
+            if row.get(field) is None:
+                raise BadRowError(path, number, f"missing '{field}'", "each row needs prediction and gold")
+        if not isinstance(row["prediction"], str):
+            raise BadRowError(path, number, "'prediction' must be text")
+        ids.append(str(row.get("id", number)))
+        items.append(GradeInput(row["prediction"], str(row["gold"]), row.get("finish_reason")))
     if not items:
         raise BadRowError(path, None, "no rows to grade")
     return ids, items
