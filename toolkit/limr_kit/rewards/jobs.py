@@ -81,9 +81,16 @@ def same_answer(mode: str, answer_key: str, gold_key: str) -> bool:
     return verdict
 
 
-def run_job(job: GradeJob) -> Iterator[tuple[Analysis | bool, bool]]:
-    """Yield ``(result, is_final)``: the analysis, then (if there is an answer) the verdict."""
+def run_job(job: GradeJob) -> Iterator[tuple[Analysis | bool, bool, bool]]:
+    """Yield ``(result, is_final, slow_work_follows)``: the analysis, then (if there is an answer) the verdict.
+
+    ``slow_work_follows`` marks an analysis followed by a comparison not in the memo, which may take the whole
+    time bound: the worker sends what it has before starting it.
+    """
     analysis = analyse(job)
-    yield analysis, analysis.answer_key is None
-    if analysis.answer_key is not None:
-        yield same_answer(job.mode, analysis.answer_key, analysis.gold_key), True
+    if analysis.answer_key is None:
+        yield analysis, True, False
+        return
+    known = (job.mode, analysis.answer_key, analysis.gold_key) in _VERDICTS
+    yield analysis, False, not known
+    yield same_answer(job.mode, analysis.answer_key, analysis.gold_key), True, False

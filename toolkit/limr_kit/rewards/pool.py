@@ -3,8 +3,8 @@
 Signal-based timeouts fail in threads (trainers call reward functions from worker threads) and
 cannot interrupt a long C-level computation (a sympy power tower, a backtracking regex). Here every
 job runs in a child process. Jobs travel in chunks to save round trips, but each job gets its own
-time bound (starting when the job before it finished) and its own results, streamed as they come:
-a job past its bound is answered with what it had sent so far, its worker is killed and replaced
+time bound (starting when the job before it finished; results come back in small batches, so by a few
+milliseconds) and its own results: a job past its bound is answered with what it had sent so far, its worker is killed and replaced
 (start-up is not charged to any job), and the rest of its chunk goes to another worker.
 
 The bound counts the worker's CPU time (Linux), not wall time, up to a wall-clock cap of 10 bounds:
@@ -182,18 +182,18 @@ class WorkerPool:
             for conn in wait(list(active), timeout=max(0.0, soonest - time.monotonic())):
                 assignment = active[conn]  # type: ignore[index]
                 try:
-                    kind, payload = conn.recv()  # type: ignore[union-attr]
+                    batch = conn.recv()  # type: ignore[union-attr]
                 except (EOFError, OSError):
                     abandon(assignment, "error")
                     continue
-                outcome = outcomes[assignment.indices[assignment.position]]
-                if kind == "error":
-                    outcome.status = "error"
-                    advance(assignment)
-                    continue
-                outcome.messages.append(payload)
-                if kind == "final":
-                    outcome.status = "ok"
+                for kind, payload in batch:  # results of the chunk's jobs, in order
+                    outcome = outcomes[assignment.indices[assignment.position]]
+                    if kind == "part":
+                        outcome.messages.append(payload)
+                        continue
+                    if kind == "final":
+                        outcome.messages.append(payload)
+                    outcome.status = "ok" if kind == "final" else "error"
                     advance(assignment)
             now = time.monotonic()
             for assignment in list(active.values()):
