@@ -6,6 +6,7 @@ complete, so the runner can grade and save it at once (an interrupted run loses 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -108,6 +109,10 @@ class VllmEngine:
         if on_cpu:  # vLLM's CPU backend: no graph compilation (minutes of start-up, no gain here)
             self.settings.update(enforce_eager=True, dtype="float32")
         self.settings.update(self.extra)
+        # vLLM runs gc.collect several times while it loads; the objects alive now (ours, torch's, transformers')
+        # are long-lived, so move them out of those collections' way (vLLM itself freezes the heap after loading).
+        gc.collect()
+        gc.freeze()
         self.llm = LLM(**self.settings)
         self.settings["platform"] = "cpu" if on_cpu else str(current_platform.device_name)
 
