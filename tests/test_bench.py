@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -165,12 +166,23 @@ def test_metrics():
 # --- real runs on the tiny model ---------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_bench_with_vllm_writes_results_and_samples(tiny_model, bench_data, tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="session")
+def paper_run(tiny_model, bench_data, tmp_path_factory) -> tuple[Path, dict]:
+    """The limr-paper suite on the tiny model with vLLM: its run folder and the results printed with --json."""
+    out = tmp_path_factory.mktemp("paper") / "run"
     result = run_limr("bench", tiny_model, "--suite", "limr-paper", "--data-dir", bench_data, "--out", out, "--json")
     assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(result.stdout)
+    return out, json.loads(result.stdout)
+
+
+def _samples(out: Path) -> dict[tuple[str, str], list[dict]]:
+    records = map(json.loads, (out / "samples.jsonl").read_text().splitlines())
+    return {(r["benchmark"], r["id"]): r["completions"] for r in records}
+
+
+@pytest.mark.slow
+def test_bench_with_vllm_writes_results_and_samples(paper_run):
+    out, results = paper_run
     assert json.loads((out / "results.json").read_text()) == results
     assert results["schema"] == "limr-kit/bench-results@1" and results["status"] == "complete"
     assert list(results["benchmarks"]) == ["aime24", "math500", "amc23"]
@@ -239,15 +251,84 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(random_mode
     assert changed.returncode == 1 and "other settings (seed)" in changed.stderr
 
 
-def _greedy_run(tiny_model: Path, bench_data: Path, out: Path, *engine_args: str) -> dict[str, list[dict]]:
-    result = run_limr("bench", tiny_model, "--suite", "math500", *engine_args, "--data-dir", bench_data, "--out", out)
+@pytest.mark.slow
+def test_data_parallel_replicas_give_the_same_samples_as_one_engine(paper_run, tiny_model, bench_data, tmp_path):
+    single, _ = paper_run
+    out = tmp_path / "replicas"
+    result = run_limr(
+        "bench", tiny_model, "--suite", "limr-paper", "--data-dir", bench_data, "--out", out, "--data-parallel-size", 2
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    return {r["id"]: r["completions"] for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
+    # greedy MATH500 and seeded samples at temperature 0.4 alike: the seeds belong to questions, not to replicas
+    assert _samples(out) == _samples(single)
+    settings = json.loads((out / "results.json").read_text())["provenance"]["engine_settings"]
+    assert settings["data_parallel_size"] == 2 and len(settings["replica_devices"]) == 2
+
+    for bad, message in [
+        (("--vllm-arg", "max_num_seq=8"), "Did you mean: max_num_seqs"),
+        (("--vllm-arg", "max_num_seq=8", "--data-parallel-size", "2"), "Did you mean: max_num_seqs"),
+        (("--data-parallel-size", "999"), "needs at least 999 CPU cores"),
+        (("--vllm-arg", "data_parallel_size=2"), "Use --data-parallel-size N"),
+        (("--engine", "hf", "--data-parallel-size", "2"), "--data-parallel-size is for --engine vllm"),
+    ]:
+        refused = run_limr("bench", tiny_model, "--data-dir", bench_data, "--out", tmp_path / "refused", *bad)
+        assert refused.returncode == 1 and message in refused.stderr, (bad, refused.stderr[-3000:])
+        assert "Traceback" not in refused.stderr
 
 
 @pytest.mark.slow
-def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(tiny_model, bench_data, tmp_path):
-    vllm = _greedy_run(tiny_model, bench_data, tmp_path / "vllm")
+def test_a_replica_that_dies_stops_the_run_cleanly_and_it_resumes(random_model, staggered_data, tmp_path):
+    out = tmp_path / "run"
+    args = ("bench", random_model, "--suite", "math500", "--data-dir", staggered_data, "--out", out)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "limr_kit", *map(str, (*args, "--data-parallel-size", 2))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LIMR_NO_PROGRESS": "1"},
+    )
+    samples = out / "samples.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (not samples.exists() or samples.read_text().count("\n") < 1):
+        time.sleep(0.05)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    replicas = [
+        pid for pid in children if b"limr_kit.benchmarks.replicas" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(replicas) == 2, children  # (the others are the grader's workers)
+    os.kill(int(replicas[1]), signal.SIGKILL)
+    stderr = process.communicate(timeout=300)[1]
+    assert process.returncode == 1 and re.search(
+        r"vLLM replica \d \(CPU cores \d+\) stopped \(exit status -9\)", stderr
+    )
+    assert "Traceback" not in stderr
+    before = samples.read_text().splitlines()
+    assert 1 <= len(before) < 10, "the kill came too late to test resuming"
+
+    result = run_limr(*args, "--data-parallel-size", 2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ids = [json.loads(line)["id"] for line in samples.read_text().splitlines()]
+    assert sorted(ids) == sorted(f"test/algebra/{i}.json" for i in range(10)) and len(ids) == len(set(ids))
+
+
+def _greedy_run(tiny_model: Path, bench_data: Path, out: Path, *engine_args: str) -> dict[str, list[dict]]:
+    result = run_limr("bench", tiny_model, "--suite", "math500", *engine_args, "--data-dir", bench_data, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {question: completions for (_, question), completions in _samples(out).items()}
+
+
+def _math500(paper_run) -> dict[str, list[dict]]:
+    """The greedy MATH500 part of the paper-suite run with vLLM."""
+    return {
+        question: completions for (name, question), completions in _samples(paper_run[0]).items() if name == "math500"
+    }
+
+
+@pytest.mark.slow
+def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(
+    paper_run, tiny_model, bench_data, tmp_path
+):
+    vllm = _math500(paper_run)
     lm_eval = _greedy_run(tiny_model, bench_data, tmp_path / "lm-eval", "--engine", "lm-eval")
     assert set(vllm) == set(lm_eval) and len(vllm) == 10
     assert any(c["correct"] for completions in vllm.values() for c in completions)
@@ -259,8 +340,8 @@ def test_lm_eval_engine_gives_the_same_verdicts_as_vllm_with_greedy_decoding(tin
 
 
 @pytest.mark.slow
-def test_hf_engine_matches_vllm_token_for_token_with_greedy_decoding(tiny_model, bench_data, tmp_path):
-    vllm = _greedy_run(tiny_model, bench_data, tmp_path / "vllm")
+def test_hf_engine_matches_vllm_token_for_token_with_greedy_decoding(paper_run, tiny_model, bench_data, tmp_path):
+    vllm = _math500(paper_run)
     hf = _greedy_run(tiny_model, bench_data, tmp_path / "hf", "--engine", "hf")
     assert {q: [c["text"] for c in cs] for q, cs in hf.items()} == {
         q: [c["text"] for c in cs] for q, cs in vllm.items()

@@ -84,6 +84,10 @@ class OutputError(LimrError):
     """An output location cannot be written."""
 
 
+class EngineError(LimrError):
+    """A generation engine failed while benchmarking."""
+
+
 class TrainError(LimrError):
     """Training cannot start here, or the trainer failed."""
 

@@ -6,12 +6,17 @@ complete, so the runner can grade and save it at once (an interrupted run loses 
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import gc
 import hashlib
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from limr_kit.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,20 @@ def configure_vllm_environment() -> None:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; vLLM's default takes 92% of the machine's RAM
 
 
+def _check_vllm_arguments(arguments: dict[str, Any]) -> None:
+    """Refuse --vllm-arg names that vllm.LLM does not take, before it fails deep inside with a TypeError."""
+    from vllm import LLM, EngineArgs
+
+    known = {item.name for item in dataclasses.fields(EngineArgs)} | set(inspect.signature(LLM.__init__).parameters)
+    for name in arguments:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise InputError(
+                f"vllm.LLM takes no argument '{name}' (--vllm-arg).{hint} See vllm.EngineArgs for the names."
+            )
+
+
 def _external_id(request_id: str) -> str:
     return request_id.split("-", 1)[0]
 
@@ -91,9 +110,13 @@ class VllmEngine:
     name: str = "vllm"
 
     def __post_init__(self) -> None:
+        if "data_parallel_size" in self.extra:  # vLLM's LLM refuses it in one process
+            raise InputError("Use --data-parallel-size N (one vLLM replica per process) instead of a --vllm-arg.")
         configure_vllm_environment()
         from vllm import LLM
         from vllm.platforms import current_platform
+
+        _check_vllm_arguments(self.extra)
 
         on_cpu = current_platform.is_cpu()
         self.settings: dict[str, Any] = {

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, configure_vllm_environment
-from limr_kit.errors import LimrError
+from limr_kit.errors import EngineError
 
 
 _TASK_UTILS = "from limr_kit.benchmarks.lm_eval_engine import process_results  # noqa: F401\n"
@@ -129,7 +129,7 @@ class LmEvalEngine:
             }
             self.lm = HFLM(**arguments)
         else:
-            raise LimrError(f"Unknown lm-eval backend '{self.backend}'. Use --lm-eval-model vllm or hf.")
+            raise EngineError(f"Unknown lm-eval backend '{self.backend}'. Use --lm-eval-model vllm or hf.")
         self.settings = {
             "backend": self.backend,
             **{k: v for k, v in arguments.items() if k != "pretrained"},
@@ -176,7 +176,7 @@ class LmEvalEngine:
                 request = by_key[sample["doc"]["key"]]
                 prompt = sample["arguments"][0][0]
                 if prompt != request.prompt:
-                    raise LimrError(f"lm-eval built a different prompt for question {request.key} than limr-kit.")
+                    raise EngineError(f"lm-eval built a different prompt for question {request.key} than limr-kit.")
                 texts = sample["resps"][0]
                 on_finished(request.key, [Completion(text, None, None) for text in texts])
 

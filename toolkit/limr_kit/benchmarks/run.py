@@ -44,7 +44,7 @@ class BenchOptions:
     data_dir: Path | None = None
     seed: int = 0
     grader_timeout: float = 2.0
-    engine_options: dict[str, Any] = field(default_factory=dict)  # tensor_parallel_size, extra vLLM args, ...
+    engine_options: dict[str, Any] = field(default_factory=dict)  # data/tensor_parallel_size, extra vLLM args...
     fresh: bool = False
 
 
@@ -254,9 +254,15 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
 
 def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
     if options.engine == "vllm":
+        settings = dict(options.engine_options)
+        replicas = settings.pop("data_parallel_size", 1)
+        if replicas > 1:
+            from limr_kit.benchmarks.replicas import DataParallelVllm
+
+            return DataParallelVllm(str(model.path), context, replicas, seed=options.seed, **settings)
         from limr_kit.benchmarks.engines import VllmEngine
 
-        return VllmEngine(str(model.path), max_model_len=context, seed=options.seed, **options.engine_options)
+        return VllmEngine(str(model.path), max_model_len=context, seed=options.seed, **settings)
     if options.engine == "hf":
         from limr_kit.benchmarks.engines import HfEngine
 

@@ -69,6 +69,14 @@ def bench(
         Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Run seed (each question's sampling seed derives from it).")] = 0,
+    data_parallel_size: Annotated[
+        int,
+        typer.Option(
+            "--data-parallel-size",
+            min=1,
+            help="vLLM: model replicas, one process each on its own GPUs (lm-eval: --vllm-arg data_parallel_size=N).",
+        ),
+    ] = 1,
     tensor_parallel_size: Annotated[
         int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")
     ] = 1,
@@ -95,9 +103,15 @@ def bench(
         rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=inputs)
     from limr_kit.benchmarks import BenchOptions, run_bench
 
+    if data_parallel_size > 1 and engine is not EngineChoice.vllm:
+        raise InputError(
+            "--data-parallel-size is for --engine vllm; with lm-eval pass --vllm-arg data_parallel_size=N "
+            "(lm-eval's own replicas, on Ray)."
+        )
     engine_options: dict[str, Any] = {}
     if engine is EngineChoice.vllm:
         engine_options = {
+            "data_parallel_size": data_parallel_size,
             "tensor_parallel_size": tensor_parallel_size,
             "pipeline_parallel_size": pipeline_parallel_size,
             "distributed_backend": distributed_backend,
