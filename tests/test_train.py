@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from limr_kit.errors import ConfigError, UnknownNameError
+from limr_kit.machine import cuda_gpus
 from limr_kit.train import Overrides, TrainOptions, load_recipe, recipe_names, train
-from limr_kit.train.openrlhf import OpenRLHFArguments, check_flags, cuda_gpus, installed_openrlhf, scheduler_steps
+from limr_kit.train.openrlhf import OpenRLHFArguments, check_flags, installed_openrlhf, scheduler_steps
 
 
 OPENRLHF_WHEEL = "openrlhf-0.11.2-cp311-cp311-manylinux1_x86_64.whl"

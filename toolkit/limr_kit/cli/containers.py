@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
-from limr_kit.console import err, out, progress
+from limr_kit.console import err, out, print_json, progress
 
 
 ImageOpt = Annotated[
@@ -53,7 +53,6 @@ def build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build the container images (OpenRLHF training, vLLM benchmarks, CPU) through the Docker engine."""
-    from limr_kit._io import dumps
     from limr_kit.containers import BuildEvent, build_images
 
     with progress(transient=True) as bar:
@@ -83,7 +82,7 @@ def build(
             on_event=show,
         )
     if as_json:
-        out.print(dumps([_result_row(result) for result in results], indent=2), highlight=False, markup=False)
+        print_json([_result_row(result) for result in results])
         return
     table = Table(title="images built")
     for column in ("target", "tag", "image", "size", "time", "pushed"):
@@ -134,18 +133,19 @@ def rerun_in_image(
     *,
     gpus: str | None = None,
     out_dir: Path | None = None,
-    inputs: Iterable[Path] = (),
+    inputs: Iterable[str | Path | None] = (),
 ) -> NoReturn:
     """Run the current limr-kit command inside ``image`` instead of here, and exit with its status.
 
     For commands with :data:`ImageOpt` (and a ``ctx: typer.Context`` parameter): call it first when
     ``--image`` is given. The command line is repeated without ``--image`` and ``--gpus``; ``out_dir`` and
-    ``inputs`` are mounted at their own paths.
+    the ``inputs`` that are local paths (not Hub ids, not unset) are mounted at their own paths.
     """
     from limr_kit.containers import run_limr_kit_in_image
 
     argv = (ctx.find_root().obj or {}).get("argv", sys.argv[1:])
     args = strip_options(argv, ("--image", "--gpus"))
+    local = [Path(item) for item in inputs if item is not None and Path(item).exists()]
     err.print(f"running in {image}: limr-kit {' '.join(args)}", highlight=False, markup=False)
-    code = run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=inputs, gpus=gpus, on_output=_write_output)
+    code = run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=local, gpus=gpus, on_output=_write_output)
     raise typer.Exit(code)

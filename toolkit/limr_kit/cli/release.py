@@ -10,7 +10,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
-from limr_kit.console import err, out
+from limr_kit.console import err, out, print_json
 
 
 if TYPE_CHECKING:
@@ -46,17 +46,11 @@ def _options(endpoint: str | None, private: bool, tag: str | None, force: bool, 
     return PublishOptions(endpoint=endpoint, private=private, tag=tag, force=force, revision=revision, dry_run=dry_run)
 
 
-def _print_json(value: object) -> None:
-    from limr_kit._io import dumps
-
-    out.print(dumps(value, indent=2), highlight=False, markup=False)
-
-
 def _render(result: PublishResult, as_json: bool) -> None:
     for warning in result.plan.warnings:
         err.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
     if as_json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return
     plan = result.plan
     if result.dry_run:
@@ -165,7 +159,7 @@ def _pull(repo_type: str, spec: str, out_dir: Path | None, endpoint: str | None,
     for warning in result.warnings:
         err.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
     if as_json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return
     table = Table(title=f"{repo_type} {result.repo_id}", show_header=False)
     table.add_row("revision", result.revision)

@@ -63,16 +63,14 @@ def train(
     gpus: GpusOpt = None,
 ) -> None:
     """Train with a recipe: OpenRLHF PPO on GPUs (paper settings) or TRL GRPO here; every rollout's reward is logged."""
+    run_folder = out_dir or Path("runs") / Path(recipe).stem
     if image is not None:
-        inputs = [
-            Path(item) for item in (recipe, dataset, model, data_dir) if item is not None and Path(item).exists()
-        ]
-        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir or Path("runs") / Path(recipe).stem, inputs=inputs)
+        rerun_in_image(ctx, image, gpus=gpus, out_dir=run_folder, inputs=(recipe, dataset, model, data_dir))
     from limr_kit.train import Overrides, ProgressEvent, TrainOptions, parse_assignments
     from limr_kit.train import train as run_training
 
     options = TrainOptions(
-        out=out_dir or Path("runs") / Path(recipe).stem,
+        out=run_folder,
         overrides=Overrides(
             model=model,
             dataset=str(dataset) if dataset is not None else None,

@@ -16,11 +16,11 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from limr_kit.errors import ConfigError, TrainError
+from limr_kit.machine import cuda_gpus, installed_version
 
 
 REWARD_MODULE = "limr_kit.rewards.openrlhf_reward"
@@ -302,20 +302,7 @@ def installed_openrlhf() -> tuple[Path, str] | None:
     spec = importlib.util.find_spec("openrlhf")
     if spec is None or not spec.submodule_search_locations:
         return None
-    try:
-        version = metadata.version("openrlhf")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return Path(next(iter(spec.submodule_search_locations))), version
-
-
-def cuda_gpus() -> int:
-    """How many CUDA GPUs torch sees here (0 without torch)."""
-    if importlib.util.find_spec("torch") is None:
-        return 0
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return Path(next(iter(spec.submodule_search_locations))), installed_version("openrlhf") or "unknown"
 
 
 def ensure_can_launch() -> None:

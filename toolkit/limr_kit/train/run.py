@@ -6,12 +6,12 @@ import dataclasses
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from limr_kit._io import sha256_file, write_json, write_jsonl, write_text
 from limr_kit.errors import OutputError
+from limr_kit.machine import installed_version
 from limr_kit.train.data import Problem, dataset_path, openrlhf_row, read_problems, trl_row
 from limr_kit.train.openrlhf import (
     SUPPORTED,
@@ -68,16 +68,6 @@ class TrainResult:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
 
 
 def model_location(model: str | TinyModelSource, out: Path) -> str:
@@ -187,7 +177,7 @@ def _prepare(recipe_ref: str | Path, options: TrainOptions) -> _Run:
         "dataset": {"path": str(source.resolve()), "split": recipe.dataset.split, "samples": len(problems)},
         "prompt_file": str(PROMPTS),
         "reward": {**recipe.reward.model_dump(), "log_dir": str(out / "rewards") if recipe.reward.log else None},
-        "versions": _versions(VERSIONS[recipe.backend]),
+        "versions": {package: installed_version(package) for package in VERSIONS[recipe.backend]},
         "dry_run": options.dry_run,
         "started": _now(),
     }
