@@ -203,6 +203,17 @@ def test_bench_with_vllm_writes_results_and_samples(paper_run):
     assert {c["finish_reason"] for r in records for c in r["completions"]} <= {"stop", "length"}
 
 
+def _wait_for_a_generated_question(samples: Path, timeout: float = 600) -> None:
+    """Until samples.jsonl holds a generated question (prompts too long for the context are saved, unanswered,
+    before the engine starts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = samples.read_text() if samples.exists() else ""
+        if any(json.loads(line)["prompt"] is not None for line in text[: text.rfind("\n") + 1].splitlines()):
+            return
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_interrupted_run_resumes_without_regenerating_or_duplicating(random_model, staggered_data, tmp_path):
     out = tmp_path / "run"
@@ -227,9 +238,7 @@ def test_interrupted_run_resumes_without_regenerating_or_duplicating(random_mode
         env={**os.environ, "LIMR_NO_PROGRESS": "1"},
     )
     samples = out / "samples.jsonl"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and (not samples.exists() or samples.read_text().count("\n") < 1):
-        time.sleep(0.05)
+    _wait_for_a_generated_question(samples)
     os.killpg(process.pid, signal.SIGKILL)  # mid-benchmark: some questions written, others not
     process.wait()
     before = samples.read_text().splitlines()
@@ -288,14 +297,11 @@ def test_a_replica_that_dies_stops_the_run_cleanly_and_it_resumes(random_model, 
         env={**os.environ, "LIMR_NO_PROGRESS": "1"},
     )
     samples = out / "samples.jsonl"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and (not samples.exists() or samples.read_text().count("\n") < 1):
-        time.sleep(0.05)
+    _wait_for_a_generated_question(samples)
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    replicas = [
-        pid for pid in children if b"limr_kit.benchmarks.replicas" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-    assert len(replicas) == 2, children  # (the others are the grader's workers)
+    # the others are the grader's workers, told by their command line (vLLM retitles the replicas' processes)
+    replicas = [pid for pid in children if b"limr_kit.rewards.worker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(replicas) == 2, children
     os.kill(int(replicas[1]), signal.SIGKILL)
     stderr = process.communicate(timeout=300)[1]
     assert process.returncode == 1 and re.search(
