@@ -83,3 +83,31 @@ def test_outputs_are_written_with_the_users_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o640
+
+
+def _command_paths(command, prefix=()):
+    yield prefix
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*prefix, name))
+
+
+def test_every_help_reads_at_80_columns(run_cli, monkeypatch):
+    """No cut option names, no <bool> on flags, arguments in capitals as typed, no raw markup."""
+    import typer
+
+    from limr_kit.cli import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert len(paths) > 12
+    for path in paths:
+        result = run_cli(*path, "--help")
+        assert result.code == 0, (path, result.stderr)
+        text = result.stdout
+        assert max(len(line) for line in text.splitlines()) <= 80, path
+        for bad in ("…", "<bool>", "<str>", "list[", "[/", "[bold"):
+            assert bad not in text, (path, bad, text)
+        usage = text.splitlines()[0]
+        assert usage.startswith(" ".join(("Usage: limr-kit", *path))), usage
+        arguments = [word.strip("{}[].") for word in usage.split()[2 + len(path) :] if word != "[OPTIONS]"]
+        assert all(word.isupper() for word in arguments), usage

@@ -200,7 +200,9 @@ def _lines(command: Sequence[str], run_dir: str, reward: str) -> list[str]:
     return lines
 
 
-def launch_script(command: Sequence[str], env: Mapping[str, str], recipe_name: str, *, run_dir: Path, reward: str) -> str:
+def launch_script(
+    command: Sequence[str], env: Mapping[str, str], recipe_name: str, *, run_dir: Path, reward: str
+) -> str:
     """A bash script submitting the run as a Ray job (starting a one-node Ray cluster if none is running).
 
     It is portable: paths inside the run folder are taken from where the script lies, and limr-kit's reward
