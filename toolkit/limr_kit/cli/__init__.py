@@ -13,7 +13,7 @@ from rich.markup import escape
 from limr_kit import __version__
 from limr_kit.cli import bench, containers, hub, lim, models, release, rewards, train
 from limr_kit.cli._help import tidy_help
-from limr_kit.console import err, setup_logging
+from limr_kit.console import err, quiet_third_party, setup_logging
 from limr_kit.errors import LimrError
 
 
@@ -36,12 +36,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show debug logs, and other libraries' warnings and progress bars.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """limr-kit: Less-is-More RL toolkit."""
+    quiet_third_party(verbose)
     setup_logging(verbose)
 
 
