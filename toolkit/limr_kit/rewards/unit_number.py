@@ -18,7 +18,6 @@ _POWER = r"10\s*\^\s*\{?\s*([+-−]?\d+)\s*\}?"
 _UNIT_FACTOR = re.compile(r"^\s*\$?\s*(?:\\times\s*)?" + _POWER)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TIMES_POWER = re.compile(r"^\s*(?:\\times|\\cdot|×|\*|x)\s*" + _POWER)
-_LATEX_NOISE = re.compile(r"\\[,;!: ]|\\mathrm|\\text|\\left|\\right|\$|\{|\}|~")
 
 
 class UnparsableNumber(ValueError):
@@ -59,7 +58,7 @@ def read_number(text: str) -> float | None:
     """The first number in an answer, times any ``\\times 10^{n}`` after it; units are ignored."""
     text = clean_number_text(text)
     text = re.sub(r"\\d?frac\{([^{}]+)\}\{([^{}]+)\}", r"(\1)/(\2)", text)
-    match = _NUMBER.search(_LATEX_NOISE.sub(" ", text).replace(" ", "") if False else text)
+    match = _NUMBER.search(text)
     if match is None:
         return None
     value = float(match.group(0))
