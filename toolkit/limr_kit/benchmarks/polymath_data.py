@@ -197,11 +197,10 @@ def overlaps(items: Iterable[PolymathItem]) -> dict[str, list[list[str]]]:
 def dedupe_across(items: Sequence[PolymathItem], order: Sequence[str]) -> list[PolymathItem]:
     """Drop a question already counted in a benchmark earlier in ``order`` (``--dedupe-across``)."""
     rank = {name: position for position, name in enumerate(order)}
-    seen: set[str] = set()
+    first: dict[str, str] = {}  # question text -> the benchmark that counts it
     kept = []
     for item in sorted(items, key=lambda item: rank.get(item.benchmark, len(rank))):
-        text = _normalised(item.question)
-        if text not in seen:
-            seen.add(text)
+        owner = first.setdefault(_normalised(item.question), item.benchmark)
+        if owner == item.benchmark:
             kept.append(item)
     return kept
