@@ -91,7 +91,7 @@ def load_scibench(folder: str | Path, mapping: DomainMap | None = None) -> list[
                         path,
                         index,
                         mapping,
-                        id=f"scibench/{name.removesuffix('.json')}/{str(row.get('problemid', index)).strip()}",
+                        id=f"scibench/{name.removesuffix('.json')}/{index}",  # problemid repeats within a file
                         benchmark="scibench",
                         question=row["problem_text"],
                         answer=str(row["answer_number"]).strip(),
@@ -162,7 +162,9 @@ def load_gpqa(zip_path: str | Path, seed: int, mapping: DomainMap | None = None)
     return items
 
 
-def seeded_subset(items: Sequence[PolymathItem], size: int, seed: int, per_subject: bool = False) -> list[PolymathItem]:
+def seeded_subset(
+    items: Sequence[PolymathItem], size: int, seed: int, per_subject: bool = False
+) -> list[PolymathItem]:
     """``size`` items drawn with ``seed`` (per subject when asked), in their original order.
 
     The draw depends only on the seed and the items' ids, so two machines pick the same questions.
