@@ -38,6 +38,11 @@ def _subject_records(folder: str | Path) -> list[tuple[str, float]]:
     return records
 
 
+def _paper_name(row: dict) -> str:
+    kind = "" if row["sample_type"] == "-" else f" {row['sample_type']}"
+    return f"{row['setting']}{kind} {row['sample']}"
+
+
 def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
     """Rows for each run and every row the paper reports, by domain or by benchmark."""
     if not folders:
@@ -66,7 +71,7 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
             for run in runs
         ]
         table = 12
-    paper = [Row(f"{r['setting']} {r['sample']}", False, {c: r[c] for c in columns}) for r in reported]
+    paper = [Row(_paper_name(r), False, {c: r[c] for c in columns}) for r in reported]
     notes = [
         f"Rows marked (reported): {SOURCE.format(table=table)}.",
         "AVG is the mean of all columns; '–' where a run did not measure one.",
