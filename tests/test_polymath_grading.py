@@ -70,3 +70,9 @@ def test_scibench_reasons_and_factors() -> None:
     assert gold_value("1.52", "$10^{-3} \\mathrm{~kg}$") == pytest.approx(1.52e-3)
     assert gold_value("6.6", "$10^{42}$") == pytest.approx(6.6e42)
     assert read_number("3.2 \\times 10^{4} \\mathrm{~N}") == pytest.approx(3.2e4)
+
+
+def test_choice_reward_uses_the_math_grader_scale() -> None:
+    assert grade_choice("\\boxed{B}", OPTIONS, "B").reward == 1.0
+    assert grade_choice("\\boxed{A}", OPTIONS, "B").reward == -0.5
+    assert grade_choice("no idea", OPTIONS, "B").reward == -1.0

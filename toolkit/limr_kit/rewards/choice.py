@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limr_kit.rewards.extract import last_boxed
+from limr_kit.rewards.grader import REWARD_CORRECT, REWARD_FORMAT_ERROR, REWARD_WRONG
 
 
 LETTERS = "ABCDEFGHIJ"
@@ -36,6 +37,13 @@ class ChoiceGrade:
     letter: str | None  # the option the response chose, None when none could be read
     reason: str  # correct | wrong | no_answer | not_an_option | ambiguous_option_text
     via: str | None  # boxed | boxed_text | answer_is | answer_colon
+
+    @property
+    def reward(self) -> float:
+        """The training reward, on the math grader's scale: no readable answer is a format error."""
+        if self.correct:
+            return REWARD_CORRECT
+        return REWARD_FORMAT_ERROR if self.reason == NO_ANSWER else REWARD_WRONG
 
 
 def _normalise(text: str) -> str:
