@@ -206,3 +206,36 @@ def dedupe_across(items: Sequence[PolymathItem], order: Sequence[str]) -> list[P
         if owner == item.benchmark:
             kept.append(item)
     return kept
+
+
+SUPERGPQA_DATASET = "m-a-p/SuperGPQA"
+
+
+def load_supergpqa(revision: str | None = None, mapping: DomainMap | None = None) -> tuple[list[PolymathItem], str]:
+    """SuperGPQA (ODC-BY) from the Hub, and the commit it was read at (record it to pin the next run)."""
+    from limr_kit.hub.client import connect, hub_errors
+
+    mapping = mapping or default_domain_map()
+    session = connect()
+    import datasets
+
+    with hub_errors(session, f"loading {SUPERGPQA_DATASET}"):
+        sha = session.api.dataset_info(SUPERGPQA_DATASET, revision=revision).sha
+        table = datasets.load_dataset(SUPERGPQA_DATASET, revision=sha, split="train")
+    where = f"{SUPERGPQA_DATASET}@{sha[:12]}"
+    items = [
+        make_item(
+            where,
+            index,
+            mapping,
+            id=f"supergpqa/{row['uuid']}",
+            benchmark="supergpqa",
+            question=row["question"],
+            answer=row["answer_letter"],
+            answer_type="choice",
+            subject=mapping.subject_of("supergpqa", row["discipline"]),
+            options=tuple(row["options"] or ()),
+        )
+        for index, row in enumerate(table, start=1)
+    ]
+    return items, sha
