@@ -186,3 +186,15 @@ def test_choice_item_errors_name_file_and_row(tmp_path: Path) -> None:
 
 
 EXPECTED_FIRST_IDS = ["mmlu_pro/75", "mmlu_pro/86", "mmlu_pro/95"]
+
+
+def test_prompt_is_table6_with_lettered_options() -> None:
+    from limr_kit.benchmarks.polymath_data import PolymathItem, render_prompt
+
+    item = PolymathItem("x/1", "mmlu_pro", "Which is largest?", "B", "choice", "math", "Math", ("1", "3", "2"))
+    prompt = render_prompt(item)
+    assert prompt.startswith("A conversation between User and Assistant.")
+    assert "You must put your answer inside \\boxed{} and" in prompt and "\\\\boxed" not in prompt
+    assert prompt.endswith("Which is largest?\nOptions are:\n(A): 1\n(B): 3\n(C): 2\nAssistant:")
+    open_ended = PolymathItem("s/1", "scibench", "Find t.", "0.64", "number-with-unit", "physics", "Physics")
+    assert "Find t.\nAssistant:" in render_prompt(open_ended) and "Options" not in render_prompt(open_ended)

@@ -20,6 +20,7 @@ from typing import Literal
 
 from limr_kit.benchmarks.polymath import DomainMap, default_domain_map
 from limr_kit.errors import BadRowError, InputError
+from limr_kit.resources import data_dir
 from limr_kit.rewards.choice import LETTERS
 from limr_kit.rewards.unit_number import UnparsableNumber, gold_value
 
@@ -239,3 +240,14 @@ def load_supergpqa(revision: str | None = None, mapping: DomainMap | None = None
         for index, row in enumerate(table, start=1)
     ]
     return items, sha
+
+
+def render_prompt(item: PolymathItem) -> str:
+    """The paper's Table 6 prompt around the question, options as "Options are: (A): ..." (its Tables 21-22)."""
+    template = json.loads((data_dir("benchmarks") / "polymath" / "prompt.json").read_text(encoding="utf-8"))[
+        "template"
+    ]
+    problem = item.question
+    if item.options:
+        problem += "\nOptions are:\n" + "\n".join(f"({LETTERS[i]}): {o}" for i, o in enumerate(item.options))
+    return template.replace("[PROBLEM]", problem)
