@@ -76,3 +76,23 @@ def test_choice_reward_uses_the_math_grader_scale() -> None:
     assert grade_choice("\\boxed{B}", OPTIONS, "B").reward == 1.0
     assert grade_choice("\\boxed{A}", OPTIONS, "B").reward == -0.5
     assert grade_choice("no idea", OPTIONS, "B").reward == -1.0
+
+
+def test_symbolic_answers_and_unicode_exponents() -> None:
+    assert grade_unit_number("\\boxed{20\\pi}", "62.8318530718", "$\\mathrm{~cm}^3$").correct
+    assert grade_unit_number("\\boxed{e^{-1}}", "0.367879", "").correct
+    assert grade_unit_number("\\boxed{1.5 \\times 10^{−3}}", "1.52", "$10^{-3} \\mathrm{~kg}$").correct
+
+
+@pytest.mark.shared
+def test_every_scibench_latex_answer_grades_against_its_own_number(shared_data) -> None:
+    """SciBench's ``answer_latex`` boxed as a response; the 12 misses are the dataset's own disagreements
+    (``164`` vs ``146``, ``1.69`` vs ``4.59``, two answers in one, ``3 \\pm 2\\sqrt{2}``, degrees vs radians)."""
+    import json
+
+    folder = shared_data / "polymath" / "bench" / "scibench"
+    rows = [row for path in sorted(folder.glob("*.json")) for row in json.loads(path.read_text())]
+    graded = [
+        grade_unit_number(f"\\boxed{{{r['answer_latex'].strip()}}}", r["answer_number"], r["unit"]) for r in rows
+    ]
+    assert len(rows) == 692 and sum(g.correct for g in graded) == 680

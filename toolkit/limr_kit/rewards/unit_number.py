@@ -14,7 +14,7 @@ from limr_kit.rewards.extract import last_boxed
 
 
 RELATIVE_TOLERANCE = 0.05
-_POWER = r"10\s*\^\s*\{?\s*([+-−]?\d+)\s*\}?"
+_POWER = r"10\s*\^\s*\{?\s*([+\-−]?\d+)\s*\}?"
 _UNIT_FACTOR = re.compile(r"^\s*\$?\s*(?:\\times\s*)?" + _POWER)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TIMES_POWER = re.compile(r"^\s*(?:\\times|\\cdot|×|\*|x)\s*" + _POWER)
@@ -73,6 +73,21 @@ def read_number(text: str) -> float | None:
     return value
 
 
+def evaluate(answer: str) -> float | None:
+    """The answer's value: math-verify evaluates LaTeX (``20\\pi``, ``e^{-1}``, units dropped), else the first number."""
+    import sympy
+    from math_verify import parse
+
+    text = clean_number_text(answer)
+    try:
+        parsed = parse(f"${text}$")
+        if parsed:
+            return float(sympy.N(parsed[0]))
+    except Exception:  # math-verify or sympy could not give a number: read the digits instead
+        pass
+    return read_number(text)
+
+
 def within_tolerance(value: float, gold: float) -> bool:
     """SciBench's rule: relative error under 5% (absolute when the gold is 0)."""
     if gold == 0:
@@ -85,7 +100,7 @@ def grade_unit_number(response: str, answer_number: str, unit: str) -> UnitGrade
     boxed = last_boxed(response)
     if boxed is None:
         return UnitGrade(False, None, "no_answer")
-    value = read_number(boxed)
+    value = evaluate(boxed)
     if value is None:
         return UnitGrade(False, None, "not_a_number")
     scaled = gold_value(answer_number, unit)
