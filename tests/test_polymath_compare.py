@@ -51,3 +51,5 @@ def test_compare_reference_polymath_by_domain_and_benchmark(tmp_path, run_cli):
 
     bad = run_cli("compare", run, "--reference", "polymath", "--by", "field")
     assert bad.code == 1 and "Unknown --by 'field'" in bad.stderr
+    alone = run_cli("compare", run, "--by", "domain")
+    assert alone.code == 1 and "--by applies only with --reference polymath" in alone.stderr

@@ -77,7 +77,7 @@ def paper_rows() -> list[Row]:
 
 
 def compare_runs(
-    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None, by: str = "benchmark"
+    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None, by: str | None = None
 ) -> Comparison:
     """Rows for each run (and the paper's, with ``reference="paper"``); paired bootstrap against ``baseline``.
 
@@ -88,7 +88,9 @@ def compare_runs(
 
         if baseline is not None:
             raise InputError("--baseline cannot be combined with --reference polymath.")
-        return polymath_comparison(folders, by)
+        return polymath_comparison(folders, by or "benchmark")
+    if by is not None:
+        raise InputError("--by applies only with --reference polymath.")
     if not folders:
         raise InputError("Give at least one run folder (the --out of limr-kit bench).")
     if reference not in (None, "paper"):

@@ -168,8 +168,9 @@ def compare(
         ),
     ] = None,
     by: Annotated[
-        str, typer.Option("--by", help="With --reference polymath: 'domain' (Table 3) or 'benchmark' (Table 12).")
-    ] = "benchmark",
+        str | None,
+        typer.Option("--by", help="With --reference polymath: 'domain' (Table 3) or 'benchmark' (Table 12, default)."),
+    ] = None,
     fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Output format.")] = FormatChoice.rich,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also write a grouped bar chart (PNG).")] = None,
     baseline: Annotated[
