@@ -111,3 +111,39 @@ def test_every_help_reads_at_80_columns(run_cli, monkeypatch):
         assert usage.startswith(" ".join(("Usage: limr-kit", *path))), usage
         arguments = [word.strip("{}[].") for word in usage.split()[2 + len(path) :] if word != "[OPTIONS]"]
         assert all(word.isupper() for word in arguments), usage
+
+
+def test_a_smaller_limit_into_the_same_run_is_refused_and_a_larger_one_extends_it(tmp_path, run_cli):
+    """The refusal comes before any engine starts; the extension keeps the run's identity with the new limit."""
+    from limr_kit.benchmarks.run import _prepare_output
+    from limr_kit.tinymodel import write_tiny_model
+
+    model = write_tiny_model(tmp_path / "model", seed=0)
+    data = tmp_path / "data" / "math500"
+    data.mkdir(parents=True)
+    rows = [{"problem": f"What is {i}+{i}?", "answer": str(2 * i), "unique_id": f"q{i}"} for i in range(8)]
+    data.joinpath("test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "run"
+    identity = {"model_sha": "x", "suite": "math500", "engine": "vllm", "seed": 0, "limit": 5}
+    _prepare_output(out, identity, fresh=False)
+    _prepare_output(out, {**identity, "limit": 8}, fresh=False)  # larger: the same run, extended
+    assert json.loads((out / "run.json").read_text())["limit"] == 8
+    _prepare_output(out, {**identity, "limit": None}, fresh=False)  # no limit: the whole benchmark
+    with pytest.raises(Exception, match="holds a run over every question; --limit 3 would report fewer"):
+        _prepare_output(out, {**identity, "limit": 3}, fresh=False)
+
+    bench = ("bench", model, "--suite", "math500", "--data-dir", tmp_path / "data", "--out", tmp_path / "cli-run")
+    (tmp_path / "cli-run").mkdir()
+    from limr_kit.benchmarks import BenchOptions
+    from limr_kit.benchmarks.config import resolve_suite
+    from limr_kit.benchmarks.models import resolve_model
+    from limr_kit.benchmarks.run import _run_identity
+
+    recorded = _run_identity(
+        resolve_model(str(model)), BenchOptions(suite="math500", limit=5), resolve_suite("math500")[1]
+    )
+    (tmp_path / "cli-run" / "run.json").write_text(json.dumps(recorded))
+    refused = run_cli(*bench, "--limit", "2")
+    assert refused.code == 1
+    assert "first 5 questions of each benchmark; --limit 2 would report fewer" in " ".join(refused.stderr.split())
+    assert json.loads((tmp_path / "cli-run" / "run.json").read_text())["limit"] == 5

@@ -37,6 +37,24 @@ class Row:
     ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
     per_question: dict[str, dict[str, float]] = field(default_factory=dict)
     suite: str | None = None
+    questions: dict[str, tuple[int, int]] = field(default_factory=dict)  # benchmark -> (answered, in the benchmark)
+    unfinished: bool = False  # the bench run stopped before its last benchmark
+
+    @property
+    def partial(self) -> bool:
+        """A ``--limit`` run, or one that did not finish: its numbers rest on fewer questions than the benchmark."""
+        return self.unfinished or any(answered < total for answered, total in self.questions.values())
+
+    @property
+    def label(self) -> str:
+        if not self.measured:
+            return f"{self.name} (reported)"
+        return f"{self.name} (partial)" if self.partial else self.name
+
+    def count_label(self, benchmark: str) -> str:
+        """``n=30``, or ``n=5/500`` where the run answered only part of the benchmark."""
+        answered, total = self.questions[benchmark]
+        return f"n={answered}" if answered == total else f"n={answered}/{total}"
 
     def average(self, benchmarks: list[str]) -> float | None:
         values = [self.accuracy[name] for name in benchmarks if name in self.accuracy]
@@ -69,7 +87,15 @@ def load_run(folder: str | Path) -> Row:
         ci95={name: tuple(item["ci95"]) for name, item in benchmarks.items()},
         per_question={name: item["per_question"] for name, item in benchmarks.items()},
         suite=results["suite"],
+        questions={name: question_counts(item) for name, item in benchmarks.items()},
+        unfinished=results.get("status", "complete") != "complete",
     )
+
+
+def question_counts(benchmark: dict[str, Any]) -> tuple[int, int]:
+    """(questions a run's number rests on, questions in the benchmark) from a results.json entry."""
+    answered = int(benchmark.get("n_questions", len(benchmark["per_question"])))
+    return answered, int(benchmark.get("data", {}).get("n_questions_available", answered))
 
 
 def paper_rows() -> list[Row]:
@@ -138,13 +164,13 @@ def table_rows(comparison: Comparison) -> list[list[str]]:
     header = ["run", *(comparison.titles[name] for name in comparison.benchmarks), "AVG"]
     lines = [header]
     for row in comparison.rows:
-        cells = [row.name if row.measured else f"{row.name} (reported)"]
+        cells = [row.label]
         for name in comparison.benchmarks:
             if name not in row.accuracy:
                 cells.append("–")
             elif name in row.ci95:
                 low, high = row.ci95[name]
-                cells.append(f"{row.accuracy[name]:.1f} [{low:.1f}, {high:.1f}]")
+                cells.append(f"{row.accuracy[name]:.1f} [{low:.1f}, {high:.1f}] {row.count_label(name)}")
             else:
                 cells.append(f"{row.accuracy[name]:.1f}")
         average = row.average(comparison.benchmarks)
@@ -218,6 +244,8 @@ def as_dict(comparison: Comparison) -> dict[str, Any]:
                 "accuracy": row.accuracy,
                 "ci95": {name: list(ci) for name, ci in row.ci95.items()},
                 "average": row.average(comparison.benchmarks),
+                "n_questions": {name: list(counts) for name, counts in row.questions.items()},
+                "partial": row.partial,
             }
             for row in comparison.rows
         ],
@@ -263,7 +291,7 @@ def plot_comparison(comparison: Comparison, path: str | Path) -> None:
             positions,
             values,
             width,
-            label=row.name if row.measured else f"{row.name} (reported)",
+            label=row.label + (f" [{', '.join(row.count_label(n) for n in row.questions)}]" if row.partial else ""),
             color=colours(index % 10),
             hatch="" if row.measured else "//",
             edgecolor="white" if row.measured else "black",
@@ -272,7 +300,11 @@ def plot_comparison(comparison: Comparison, path: str | Path) -> None:
         )
     ax.set_xticks(np.arange(len(columns)), [comparison.titles.get(name, name) for name in columns])
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("Benchmark accuracy (95% bootstrap CI over questions)")
+    partial = any(row.partial for row in comparison.rows)
+    ax.set_title(
+        "Benchmark accuracy (95% bootstrap CI over questions)"
+        + ("\npartial runs answered only n of the questions shown in the legend" if partial else "")
+    )
     ax.set_ylim(0, 100)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(

@@ -53,7 +53,14 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
         columns = [key for key in paper_tables()["table3_by_domain"]["columns"] if key != "avg"]
         titles = {key: key.replace("_", " ").title() for key in columns}
         measured = [
-            Row(run.name, True, domain_scores(subject_scores(_subject_records(folder))), suite=run.suite)
+            Row(
+                run.name,
+                True,
+                domain_scores(subject_scores(_subject_records(folder))),
+                suite=run.suite,
+                questions=run.questions,
+                unfinished=run.unfinished,
+            )
             for run, folder in zip(runs, folders, strict=True)
         ]
         table = 3
@@ -67,6 +74,8 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
                 {TABLE12_NAMES.get(k, k): v for k, v in run.accuracy.items()},
                 {TABLE12_NAMES.get(k, k): v for k, v in run.ci95.items()},
                 suite=run.suite,
+                questions={TABLE12_NAMES.get(k, k): v for k, v in run.questions.items()},
+                unfinished=run.unfinished,
             )
             for run in runs
         ]

@@ -99,7 +99,20 @@ def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[Bench
         "seed": options.seed,
         "decoding": {spec.name: spec.decoding.model_dump() for spec in specs},
         "system_prompts": {spec.name: spec.system_prompt for spec in specs},
+        "limit": options.limit,
     }
+
+
+def _limit_change(out: Path, previous: dict[str, Any], identity: dict[str, Any]) -> None:
+    """Accept a larger ``--limit`` (or none) into the same run, which resuming extends; refuse a smaller one."""
+    old, new = previous.get("limit"), identity["limit"]
+    if old == new or (old is not None and (new is None or new > old)):
+        return
+    held = f"the first {old} questions of each benchmark" if old else "every question"
+    raise InputError(
+        f"{out} holds a run over {held}; --limit {new} would report fewer questions than it holds. Give the same "
+        "or a larger --limit (a larger one extends the run), another --out, or --fresh."
+    )
 
 
 def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
@@ -108,14 +121,17 @@ def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
     if fresh:
         for name in ("run.json", "samples.jsonl", "results.json"):
             (out / name).unlink(missing_ok=True)
-    if run_file.exists():
-        previous = json.loads(run_file.read_text(encoding="utf-8"))
-        if previous != identity:
-            changed = sorted(key for key in identity if previous.get(key) != identity[key])
-            raise InputError(
-                f"{out} holds a run with other settings ({', '.join(changed)}). Use another --out, or --fresh to start over."
-            )
-    else:
+    if not run_file.exists():
+        write_json(run_file, identity)
+        return
+    previous = json.loads(run_file.read_text(encoding="utf-8"))
+    changed = sorted(key for key in identity if key != "limit" and previous.get(key) != identity[key])
+    if changed:
+        raise InputError(
+            f"{out} holds a run with other settings ({', '.join(changed)}). Use another --out, or --fresh to start over."
+        )
+    _limit_change(out, previous, identity)
+    if previous != identity:
         write_json(run_file, identity)
 
 

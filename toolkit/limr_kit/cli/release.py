@@ -130,6 +130,9 @@ def publish_model(
     title: TitleOpt = None,
     license: Annotated[str, typer.Option("--license", help="License id of the weights.")] = "apache-2.0",
     language: LanguageOpt = "en",
+    allow_partial: Annotated[
+        bool, typer.Option("--allow-partial", help="Accept --limit or unfinished bench runs; the card says so.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Publish a checkpoint with its model card (eval results from `limr-kit bench` as model-index)."""
@@ -147,6 +150,7 @@ def publish_model(
             license=license,
             language=language,
             title=title,
+            allow_partial=allow_partial,
         )
     _render(result, as_json)
 

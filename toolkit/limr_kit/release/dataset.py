@@ -25,10 +25,10 @@ DATA_PATH = "data/train-00000-of-00001.parquet"
 HISTOGRAM_PATH = "score_hist.png"
 MANIFEST_PATH = "curation/manifest.json"
 _METHODS = {
-    "lim": "LIM (Learning Impact Measurement)",
-    "variance": "historical variance (One-Shot RLVR)",
-    "linear": "linear progress",
-    "random": "a random draw",
+    "lim": "LIM (Learning Impact Measurement) scores",
+    "variance": "historical-variance scores (One-Shot RLVR)",
+    "linear": "linear-progress scores",
+    "random": "a seeded random draw",
 }
 _COLUMN_NOTES = {SCORE_COLUMN: "the sample's selection score (LIM: 1 is a trajectory that follows the mean curve)"}
 

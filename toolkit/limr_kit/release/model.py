@@ -51,6 +51,10 @@ class Decoding(_Results):
     seed: int | None = None
 
 
+class BenchmarkData(_Results):
+    n_questions_available: int | None = None
+
+
 class BenchmarkResult(_Results):
     title: str
     hub_dataset: str | None = None
@@ -61,6 +65,15 @@ class BenchmarkResult(_Results):
     n_questions: int
     n_samples: int
     decoding: Decoding
+    data: BenchmarkData = BenchmarkData()
+
+    @property
+    def n_available(self) -> int:
+        return self.data.n_questions_available or self.n_questions
+
+    @property
+    def partial(self) -> bool:
+        return self.n_questions < self.n_available
 
 
 class EvaluatedModel(_Results):
@@ -74,6 +87,7 @@ class BenchResults(_Results):
     """The fields of a ``limr-kit bench`` ``results.json`` that the model card uses."""
 
     schema_id: Literal["limr-kit/bench-results@1"] = Field(alias="schema")
+    status: str = "complete"
     suite: str
     model: EvaluatedModel
     engine: str
@@ -105,8 +119,13 @@ def plan_model(
     license: str = "apache-2.0",
     language: str = "en",
     title: str | None = None,
+    allow_partial: bool = False,
 ) -> ReleasePlan:
-    """The files and card that publishing this checkpoint uploads."""
+    """The files and card that publishing this checkpoint uploads.
+
+    Results of a partial bench run (``--limit``, or stopped early) are refused unless ``allow_partial``; the card
+    then says on how many questions each number rests.
+    """
     from huggingface_hub import ModelCardData
 
     check_repo_id(repo_id)
@@ -116,6 +135,12 @@ def plan_model(
     title = title or repo_id.split("/")[1]
     runs = [load_results(run) for run in results]
     benchmarks = _merge_benchmarks(runs, results)
+    partial = _partial_runs(runs, benchmarks, results)
+    if partial and not allow_partial:
+        raise InputError(
+            f"The bench results are partial ({'; '.join(partial)}): their numbers do not describe the benchmarks. "
+            "Run `limr-kit bench` without --limit to the end, or pass --allow-partial (the card then says so)."
+        )
     dataset_id, _, dataset_revision = (dataset or "").partition("@")
     card_data = ModelCardData(
         model_name=title,
@@ -146,11 +171,12 @@ def plan_model(
         dataset_revision=dataset_revision,
         recipe=_read_recipe(Path(recipe)) if recipe else None,
         benchmarks=[_row(bench) for bench in benchmarks.values()],
+        partial=partial,
         average=sum(b.accuracy for b in benchmarks.values()) / len(benchmarks) if benchmarks else None,
         engines=", ".join(sorted({_engine(run) for run in runs})),
         suites=", ".join(sorted({run.suite for run in runs})),
         evaluated_models="; ".join(sorted({_model_label(run.model) for run in runs})),
-        software=", ".join(sorted({_software(name, v) for run in runs for name, v in run.provenance.items() if v})),
+        software=", ".join(sorted({_software(name, v) for run in runs for name, v in run.provenance.items()} - {""})),
     )
     files = [PlannedFile.from_bytes("README.md", card.encode())]
     files += [PlannedFile.from_path(path.relative_to(folder).as_posix(), path) for path in weights]
@@ -214,6 +240,23 @@ def _merge_benchmarks(runs: list[BenchResults], sources: tuple[str | Path, ...])
     return merged
 
 
+def _partial_runs(
+    runs: list[BenchResults], benchmarks: dict[str, BenchmarkResult], sources: tuple[str | Path, ...]
+) -> list[str]:
+    """What is partial: a benchmark answered on part of its questions, a run that stopped before its end."""
+    found = [
+        f"{key}: {bench.n_questions} of {bench.n_available} questions"
+        for key, bench in benchmarks.items()
+        if bench.partial
+    ]
+    found += [
+        f"{where} stopped before its last benchmark"
+        for run, where in zip(runs, sources, strict=True)
+        if run.status != "complete"
+    ]
+    return found
+
+
 def _eval_result(key: str, bench: BenchmarkResult) -> Any:
     from huggingface_hub import EvalResult
 
@@ -224,7 +267,8 @@ def _eval_result(key: str, bench: BenchmarkResult) -> Any:
         dataset_name=bench.title,
         dataset_split=bench.split,
         metric_type=bench.metric,
-        metric_name=f"{bench.metric} accuracy (%)",
+        metric_name=f"{bench.metric} accuracy (%)"
+        + (f", partial: {bench.n_questions} of {bench.n_available} questions" if bench.partial else ""),
         metric_value=bench.accuracy,
         metric_args=bench.decoding.model_dump(),
     )
@@ -232,10 +276,14 @@ def _eval_result(key: str, bench: BenchmarkResult) -> Any:
 
 def _row(bench: BenchmarkResult) -> dict[str, Any]:
     ci = f"{bench.ci95[0]:.1f} – {bench.ci95[1]:.1f}" if bench.ci95 else "–"
-    return {**bench.model_dump(), "ci": ci, "decoding": bench.decoding}
+    questions = f"{bench.n_questions} of {bench.n_available}" if bench.partial else str(bench.n_questions)
+    return {**bench.model_dump(), "ci": ci, "decoding": bench.decoding, "questions": questions}
 
 
 def _software(name: str, version: object) -> str:
+    """``vllm 0.32.0`` for a package version in the provenance; "" for its other entries (settings, seeds)."""
+    if not isinstance(version, str) or not version or name in ("image", "image_digest"):
+        return ""
     return f"{'limr-kit' if name == 'toolkit' else name} {version}"
 
 
@@ -245,9 +293,11 @@ def _engine(run: BenchResults) -> str:
 
 
 def _model_label(model: EvaluatedModel) -> str:
-    name = model.id or model.local_path or "a local checkpoint"
+    """The evaluated model as a Hub id with its pins; a local folder by content fingerprint, never by its path."""
+    local = (model.sha or "").startswith("local-") or not model.id
+    name = "a local checkpoint" if local else model.id
     pins = [f"{label} {value}" for label, value in (("revision", model.revision), ("sha", model.sha)) if value]
-    return f"`{name}`" + (f" ({', '.join(pins)})" if pins else "")
+    return (name if local else f"`{name}`") + (f" ({', '.join(pins)})" if pins else "")
 
 
 def _read_recipe(path: Path) -> dict[str, str]:
