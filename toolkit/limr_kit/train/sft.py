@@ -1,5 +1,6 @@
-"""SFT baselines of the LIMR paper's Table 3 (``recipes/sft/*.yaml``: s1, LIMO): the recipe, its dataset mapped into
-the chat schema the bench uses, over-long traces counted, and OpenRLHF 0.11's ``train_sft`` launch."""
+"""SFT baselines of the LIMR paper's Table 3 (``recipes/sft/*.yaml``: s1, LIMO, and sft-tiny for CPU): the recipe,
+its dataset mapped into the chat schema the bench uses, over-long traces counted, OpenRLHF 0.11's ``train_sft``
+launch and TRL's ``SFTTrainer`` in this process."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class SftRecipe(BaseModel):
     system: str = DEFAULT_SYSTEM
     dataset: SftDataset
     openrlhf: dict[str, OpenRLHFValue] = {}
+    trl: dict[str, Any] = {}  # SFTConfig fields for the in-process backend
 
 
 def sft_recipe_names() -> list[str]:
@@ -179,3 +181,29 @@ def plan_sft_launch(recipe: SftRecipe, *, dataset: Path, out: Path, name: str) -
 def check_sft_flags(command: Sequence[str], package_dir: str | Path, where: str | Path) -> list[str]:
     """``train_sft``'s flags checked by OpenRLHF's own parser and the checks after it."""
     return check_flags(command, package_dir, where, entry=SFT_ENTRY_POINT, script="train_sft")
+
+
+def run_sft_trl(model: str, rows: SftRows, recipe: SftRecipe, out: Path) -> list[float]:
+    """SFT with TRL in this process (CPU when there is no GPU); saves ``out/model``; returns the logged losses."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer, PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from limr_kit._io import staged_output, write_jsonl
+    from limr_kit.train.trl_backend import CPU_SETTINGS, _has_cuda
+
+    config = {"report_to": "none", **recipe.trl, "max_length": recipe.max_len}
+    config.update(output_dir=str(out / "trl"), disable_tqdm=True, **({} if _has_cuda() else CPU_SETTINGS))
+    try:
+        args = SFTConfig(**config)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("recipe", [f"trl: TRL's SFTConfig refuses these arguments: {exc}"]) from exc
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows.rows), processing_class=tokenizer)
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    write_jsonl(out / "trl" / "log_history.jsonl", trainer.state.log_history)
+    with staged_output(out / "model") as stage:
+        trainer.save_model(str(stage))
+        tokenizer.save_pretrained(str(stage))
+    return [float(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry]
