@@ -86,7 +86,7 @@ def test_cpu_preset_sft_trains_the_tiny_model(tmp_path):
         return len(tokenizer.apply_chat_template(messages, tokenize=True))
 
     losses = run_sft_trl(str(model), map_rows(rows, recipe, count, where="tiny"), recipe, tmp_path / "run")
-    assert len(losses) >= 4 and losses[-1] < losses[0] * 0.7
+    assert len(losses) >= 8 and losses[-1] < losses[0] * 0.7
     trained = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "model")
     assert trained.config.architectures == ["Qwen2ForCausalLM"]
     assert AutoTokenizer.from_pretrained(tmp_path / "run" / "model").chat_template
