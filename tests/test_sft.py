@@ -3,8 +3,6 @@ mapping and its refusals, and the CPU preset training the tiny model with TRL's 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from test_train import openrlhf_package  # noqa: F401 (the unpacked OpenRLHF 0.11.2 wheel, a session fixture)
 
@@ -49,7 +47,12 @@ def test_train_sft_rejects_a_ppo_flag(openrlhf_package, tmp_path):  # noqa: F811
 
 def test_rows_map_into_the_bench_chat_schema_and_bad_rows_are_refused(tmp_path):
     recipe = load_sft_recipe("sft-s1")
-    row = {"question": "What is 2+2?", "thinking_trajectories": ["2 and 2 make 4."], "attempt": "So 4.", "solution": "4"}
+    row = {
+        "question": "What is 2+2?",
+        "thinking_trajectories": ["2 and 2 make 4."],
+        "attempt": "So 4.",
+        "solution": "4",
+    }
     mapped = map_rows([row], recipe, words, where="s1k.jsonl")
     system, user, assistant = mapped.rows[0]["messages"]
     assert system["content"].startswith("Please reason step by step") and user["content"] == "What is 2+2?"

@@ -199,7 +199,9 @@ def run_sft_trl(model: str, rows: SftRows, recipe: SftRecipe, out: Path) -> list
     except (TypeError, ValueError) as exc:
         raise ConfigError("recipe", [f"trl: TRL's SFTConfig refuses these arguments: {exc}"]) from exc
     tokenizer = AutoTokenizer.from_pretrained(model)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows.rows), processing_class=tokenizer)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(rows.rows), processing_class=tokenizer
+    )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     write_jsonl(out / "trl" / "log_history.jsonl", trainer.state.log_history)
