@@ -285,29 +285,30 @@ def _reject(message: str) -> None:
 
 
 class OpenRLHFArguments:
-    """``train_ppo_ray``'s parser and the checks that follow it, from an ``openrlhf`` package folder.
+    """An OpenRLHF CLI's parser (``train_ppo_ray``, ``train_sft``) and the checks that follow it, from a package folder.
 
     The parser is built inside ``if __name__ == "__main__":``; only that block's statements up to
     ``parse_args`` (and the module's standard-library imports) run, so nothing of OpenRLHF is imported.
     """
 
-    def __init__(self, package_dir: str | Path) -> None:
+    def __init__(self, package_dir: str | Path, script: str = "train_ppo_ray") -> None:
         self.package_dir = Path(package_dir)
-        self.path = self.package_dir / "cli" / "train_ppo_ray.py"
+        self.script = script
+        self.path = self.package_dir / "cli" / f"{script}.py"
         try:
             tree = ast.parse(self.path.read_text(encoding="utf-8"), str(self.path))
             block = next(node.body for node in tree.body if _is_main_guard(node))
             split = next(index for index, node in enumerate(block) if _is_parse_args(node))
         except (OSError, SyntaxError, StopIteration) as exc:
             raise TrainError(
-                f"Cannot read OpenRLHF's arguments from {self.path}: not the train_ppo_ray of OpenRLHF {SUPPORTED} ({exc})."
+                f"Cannot read OpenRLHF's arguments from {self.path}: not the {script} of OpenRLHF {SUPPORTED} ({exc})."
             ) from exc
         self._imports = [node for node in tree.body if _is_stdlib_import(node)]
         self._build = block[:split]
         self._checks = [node for node in block[split + 1 :] if _is_check(node)]
 
     def parser(self) -> argparse.ArgumentParser:
-        namespace: dict[str, Any] = {"__name__": "train_ppo_ray"}
+        namespace: dict[str, Any] = {"__name__": self.script}
         _run(self._imports + self._build, namespace, str(self.path))
         parser = namespace["parser"]
         parser.error = _reject
@@ -322,7 +323,7 @@ class OpenRLHFArguments:
     def check(self, argv: Sequence[str]) -> list[str]:
         """Parse ``argv`` and run OpenRLHF's checks on it; returns what they printed, raises ``_Rejected``."""
         args = self.parser().parse_args(list(argv))
-        namespace = {"__name__": "train_ppo_ray", "args": args, "hierarchize": self._hierarchize()}
+        namespace = {"__name__": self.script, "args": args, "hierarchize": self._hierarchize()}
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
@@ -334,20 +335,26 @@ class OpenRLHFArguments:
         return [line for line in printed.getvalue().splitlines() if line.strip()]
 
 
-def check_flags(command: Sequence[str], package_dir: str | Path, where: str | Path) -> list[str]:
-    """Check ``train_ppo_ray``'s flags (``command`` after the entry point) with OpenRLHF's own parser and checks.
+def check_flags(
+    command: Sequence[str],
+    package_dir: str | Path,
+    where: str | Path,
+    entry: tuple[str, ...] = ENTRY_POINT,
+    script: str = "train_ppo_ray",
+) -> list[str]:
+    """Check ``script``'s flags (``command`` after ``entry``) with OpenRLHF's own parser and checks.
 
     Returns the notes OpenRLHF prints about them; a rejected flag raises a :class:`ConfigError` naming it.
     """
-    argv = list(command[len(ENTRY_POINT) :] if tuple(command[: len(ENTRY_POINT)]) == ENTRY_POINT else command)
+    argv = list(command[len(entry) :] if tuple(command[: len(entry)]) == entry else command)
     try:
-        return OpenRLHFArguments(package_dir).check(argv)
+        return OpenRLHFArguments(package_dir, script).check(argv)
     except _Rejected as exc:
         hint = f"OpenRLHF {SUPPORTED} flags are dotted (data.max_len, rollout.temperature...); " * (
             "unrecognized arguments" in str(exc)
         )
         raise ConfigError(
-            where, [f"OpenRLHF's train_ppo_ray rejects the launch: {exc}. {hint}Fix the recipe's openrlhf: or --set"]
+            where, [f"OpenRLHF's {script} rejects the launch: {exc}. {hint}Fix the recipe's openrlhf: or --set"]
         ) from exc
 
 
