@@ -13,7 +13,6 @@ from limr_kit.train.sft import (
     load_sft_recipe,
     map_rows,
     plan_sft_launch,
-    run_sft_trl,
     sft_recipe_names,
     write_rows,
 )
@@ -73,23 +72,70 @@ def test_unknown_sft_recipe_names_the_close_one():
         load_sft_recipe("sft-s2")
 
 
+def _addition_rows(path, n: int = 8):
+    import json
+
+    from limr_kit.tinymodel import addition_problem
+
+    problems = [addition_problem(a, a + 1) for a in range(n)]
+    rows = [{**p, "solution": f"{p['question'][8:-1]} = {p['answer']}"} for p in problems]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
 @pytest.mark.slow
-def test_cpu_preset_sft_trains_the_tiny_model(tmp_path):
+def test_cpu_preset_sft_trains_the_tiny_model(tmp_path, run_cli):
+    """`limr-kit sft sft-tiny --backend trl`: the loss falls; the checkpoint loads in transformers and vLLM."""
+    import json
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from limr_kit.tinymodel import addition_problem, write_tiny_model
-
-    model = write_tiny_model(tmp_path / "base")
-    recipe = load_sft_recipe("sft-tiny")
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    problems = [addition_problem(a, a + 1) for a in range(recipe.samples)]
-    rows = [{**p, "solution": f"{p['question'][8:-1]} = {p['answer']}"} for p in problems]
-
-    def count(messages: list[dict]) -> int:
-        return len(tokenizer.apply_chat_template(messages, tokenize=True))
-
-    losses = run_sft_trl(str(model), map_rows(rows, recipe, count, where="tiny"), recipe, tmp_path / "run")
+    data = _addition_rows(tmp_path / "rows.jsonl")
+    result = run_cli("sft", "sft-tiny", "--dataset", data, "--out", tmp_path / "run", "--backend", "trl")
+    assert result.code == 0, result.stderr
+    losses = json.loads((tmp_path / "run" / "run.json").read_text())["losses"]
     assert len(losses) >= 8 and losses[-1] < losses[0] * 0.7
     trained = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "model")
     assert trained.config.architectures == ["Qwen2ForCausalLM"]
     assert AutoTokenizer.from_pretrained(tmp_path / "run" / "model").chat_template
+    bench_data = tmp_path / "bench" / "math500"
+    bench_data.mkdir(parents=True)
+    bench_data.joinpath("test.jsonl").write_text(
+        json.dumps({"problem": "What is 2+3?", "answer": "5", "unique_id": "q0"}) + "\n"
+    )
+    benched = run_cli("bench", tmp_path / "run" / "model", "--suite", "math500", "--data-dir", tmp_path / "bench",
+                      "--out", tmp_path / "bench-run")  # fmt: skip
+    assert benched.code == 0, benched.stderr  # loads and generates in vLLM
+    assert (
+        json.loads((tmp_path / "bench-run" / "results.json").read_text())["benchmarks"]["math500"]["n_questions"] == 1
+    )
+
+
+def test_sft_command_dry_run_and_bad_input(tmp_path, run_cli, openrlhf_package):  # noqa: F811
+    """The OpenRLHF launch from the CLI passes train_sft's parser; bad input is one Error line, exit 1."""
+    import json
+
+    from limr_kit.tinymodel import write_tiny_model
+
+    model = write_tiny_model(tmp_path / "model")
+    data = _addition_rows(tmp_path / "rows.jsonl")
+    result = run_cli("sft", "sft-limo", "--dataset", data, "--model", model, "--out", tmp_path / "run", "--dry-run")
+    assert result.code == 0, result.stderr
+    command = [line for line in result.stdout.splitlines() if line.startswith("deepspeed")][0].split()
+    check_sft_flags(command, openrlhf_package, "cli")
+    assert len((tmp_path / "run" / "data" / "sft.jsonl").read_text().splitlines()) == 8
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "dry-run"
+
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text(json.dumps({"question": "What is 1+1?", "answer": "2"}) + "\n")
+    bad = run_cli("sft", "sft-limo", "--dataset", missing, "--model", model, "--out", tmp_path / "bad", "--dry-run")
+    assert bad.code == 1 and "Error:" in bad.stderr and "solution" in bad.stderr
+    assert not (tmp_path / "bad" / "data").exists()
+    long = tmp_path / "long.jsonl"
+    long.write_text(json.dumps({"question": "Q?", "solution": "step " * 200, "answer": "1"}) + "\n")
+    refused = run_cli("sft", "sft-tiny", "--dataset", long, "--model", model, "--out", tmp_path / "l", "--dry-run")
+    assert refused.code == 1 and "--truncate" in refused.stderr
+    unknown = run_cli("sft", "sft-limo2", "--dataset", data, "--out", tmp_path / "u", "--dry-run")
+    assert unknown.code == 1 and "sft-limo" in unknown.stderr
+    hub_id = run_cli("sft", "sft-limo", "--dataset", data, "--out", tmp_path / "h", "--dry-run")
+    assert hub_id.code == 1 and "limr-kit pull model" in hub_id.stderr

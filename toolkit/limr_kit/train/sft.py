@@ -168,7 +168,7 @@ def plan_sft_launch(recipe: SftRecipe, *, dataset: Path, out: Path, name: str) -
     script = "\n".join(
         [
             "#!/usr/bin/env bash",
-            f"# Written by `limr-kit train-sft` (recipe {name}): OpenRLHF {SUPPORTED} SFT with DeepSpeed.",
+            f"# Written by `limr-kit sft` (recipe {name}): OpenRLHF {SUPPORTED} SFT with DeepSpeed.",
             f"# Run it on a GPU machine with OpenRLHF {TESTED}.",
             "set -euo pipefail",
             " ".join(shlex.quote(token) for token in command),
