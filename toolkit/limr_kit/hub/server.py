@@ -5,65 +5,63 @@ It speaks the part of the Hub HTTP API that ``huggingface_hub`` 2.x and ``datase
 parent), LFS batch uploads to capability URLs, tree listings, ``resolve`` with the headers the client
 checks and byte ranges, branches, tags and refs.
 
-Storage under the root folder::
-
-    objects/ab/<sha256>                            file contents, content-addressed
-    repos/<type>s/<ns>/<name>/repo.json            id, type, private, creation date
-    repos/<type>s/<ns>/<name>/commits/<sha1>.json  parents, message, date and the full file tree
-    repos/<type>s/<ns>/<name>/refs.json            branches and tags; replaced atomically, last
-    tmp/                                           uploads in flight; emptied at start
-
-Objects and commits are written before ``refs.json`` is replaced, so an upload or commit cut off at any
-point leaves every branch on its previous commit. With a token file, writes need ``Authorization:
+Storage lives in :mod:`limr_kit.hub.store`; every id, revision, path and body is checked at the edge
+(:mod:`limr_kit.hub.validation`, :mod:`limr_kit.hub.bodies`), so malformed input is a 4xx with a JSON
+error. Bodies, header sizes and idle time are bounded. With a token file, writes need ``Authorization:
 Bearer <token>`` (401 otherwise) and private repositories are hidden from readers without one; tokens
 are never logged.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
 import re
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from limr_kit.errors import ConfigError, HubError, OutputError
+from limr_kit.hub import bodies
+from limr_kit.hub.store import LFS_SUFFIXES, Store, git_blob_sha1
+from limr_kit.hub.validation import (
+    ApiError,
+    check_oid,
+    check_path,
+    check_repo_id,
+    check_repo_type,
+    check_revision,
+)
 
 
 log = logging.getLogger("limr_kit.hub.server")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8777
-REPO_TYPES = ("model", "dataset")
-# Files stored through LFS, as the real Hub's default .gitattributes does; also any binary or >= 10 MiB file.
-LFS_SUFFIXES = tuple(
-    ".parquet .arrow .safetensors .bin .pt .pth .ckpt .h5 .onnx .gguf .npy .npz .pkl .msgpack .zip .gz .tar .png .jpg "
-    ".jpeg".split()
-)
+DEFAULT_MAX_BODY = 64 << 20  # every body but LFS uploads, which are bounded by their declared size
+DEFAULT_IDLE_TIMEOUT_S = 60.0
 LFS_MIN_SIZE = 10 * 1024 * 1024
-_RESERVED_NAMESPACES = {"api", "datasets", "models", "spaces", "lfs-upload"}
 _NAME = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?")
 _REF_KINDS = {"branches": "branch", "tags": "tag"}
 _REPO_STATIC = {"gated": False, "disabled": False, "tags": [], "downloads": 0, "likes": 0}
-_SHA1 = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_CAPABILITY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\r\n]*)?\r?\n")
 _CHUNK = 1 << 20
 _UPLOAD_TTL_S = 3600
 _MAX_DRAIN = 1 << 20
+_MAX_LINE = 1024
+_CHECKED = {"repo": check_repo_id, "rev": check_revision, "path": check_path}
 
 
 def default_root() -> Path:
@@ -85,153 +83,8 @@ def read_tokens(path: str | Path) -> frozenset[str]:
     return tokens
 
 
-def _git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def _lfs_pointer(sha256: str, size: int) -> bytes:
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class ApiError(Exception):
-    """An HTTP error answer, with the ``X-Error-Code`` the client maps to an exception class."""
-
-    def __init__(
-        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.extra = status, message, code, extra
-        self.headers = {"X-Error-Message": message, **({"X-Error-Code": code} if code else {}), **(headers or {})}
-
-
-# STORAGE
-
-
-class Store:
-    """Repositories, commits and content-addressed objects in a folder."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.lock = threading.RLock()
-        for name in ("objects", "repos"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.root / "tmp", ignore_errors=True)  # uploads cut off by a crash
-        (self.root / "tmp").mkdir()
-
-    # objects
-
-    def object_path(self, sha256: str) -> Path:
-        return self.root / "objects" / sha256[:2] / sha256
-
-    def has_object(self, sha256: str, size: int | None = None) -> bool:
-        path = self.object_path(sha256)
-        return path.is_file() and (size is None or path.stat().st_size == size)
-
-    def receive_object(self, chunks: Iterator[bytes], sha256: str | None = None, size: int | None = None) -> str:
-        """Store a stream of bytes; checks the expected hash and size. Returns the sha256."""
-        digest, total = hashlib.sha256(), 0
-        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    total += len(chunk)
-                    handle.write(chunk)
-            oid = digest.hexdigest()
-            if (sha256 is not None and oid != sha256) or (size is not None and total != size):
-                raise ApiError(400, f"Uploaded content does not match oid {sha256} and size {size}.")
-            target = self.object_path(oid)
-            target.parent.mkdir(exist_ok=True)
-            os.replace(tmp, target)
-            return oid
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
-    # repositories
-
-    def repo_dir(self, rtype: str, repo_id: str) -> Path:
-        return self.root / "repos" / f"{rtype}s" / repo_id
-
-    def repo(self, rtype: str, repo_id: str) -> dict[str, Any]:
-        path = self.repo_dir(rtype, repo_id) / "repo.json"
-        if not path.is_file():
-            raise ApiError(404, f"Repository {repo_id} ({rtype}) not found.", "RepoNotFound")
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    def create_repo(self, rtype: str, repo_id: str, private: bool) -> bool:
-        """Create a repo with an initial commit holding ``.gitattributes``; False if it exists."""
-        with self.lock:
-            rdir = self.repo_dir(rtype, repo_id)
-            if (rdir / "repo.json").is_file():
-                return False
-            shutil.rmtree(rdir, ignore_errors=True)  # leftovers of a creation cut off half-way
-            (rdir / "commits").mkdir(parents=True)
-            attributes = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES)
-            sha = self.write_commit(
-                rdir, [], self.add_blob({}, ".gitattributes", attributes.encode()), "initial commit"
-            )
-            self._write_json(rdir / "refs.json", {"branches": {"main": sha}, "tags": {}})
-            meta = {"id": repo_id, "type": rtype, "private": private, "createdAt": _now()}
-            self._write_json(rdir / "repo.json", meta)  # written last: the repo exists once this exists
-            return True
-
-    def delete_repo(self, rtype: str, repo_id: str) -> None:
-        with self.lock:
-            self.repo(rtype, repo_id)
-            rdir = self.repo_dir(rtype, repo_id)
-            trash = self.root / "tmp" / f"deleted-{secrets.token_hex(8)}"
-            os.replace(rdir, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-
-    # refs and commits
-
-    def refs(self, rdir: Path) -> dict[str, dict[str, str]]:
-        return json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
-
-    def update_refs(self, rdir: Path, change: Callable[[dict[str, dict[str, str]]], None]) -> None:
-        with self.lock:
-            refs = self.refs(rdir)
-            change(refs)
-            self._write_json(rdir / "refs.json", refs)
-
-    def resolve(self, rdir: Path, rev: str) -> str:
-        """The commit sha a branch, tag or full commit sha points to."""
-        refs = self.refs(rdir)
-        for kind in ("branches", "tags"):
-            name = rev.removeprefix(f"refs/{'heads' if kind == 'branches' else 'tags'}/")
-            if name in refs[kind]:
-                return refs[kind][name]
-        if _SHA1.fullmatch(rev) and (rdir / "commits" / f"{rev}.json").is_file():
-            return rev
-        raise ApiError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
-
-    def commit(self, rdir: Path, sha: str) -> dict[str, Any]:
-        return json.loads((rdir / "commits" / f"{sha}.json").read_text(encoding="utf-8"))
-
-    def add_blob(self, tree: dict[str, Any], path: str, data: bytes) -> dict[str, Any]:
-        """Store ``data`` as a regular (non-LFS) file at ``path`` of ``tree``; returns the tree."""
-        oid = self.receive_object(iter([data]))
-        tree[path] = {"sha256": oid, "size": len(data), "oid": _git_blob_sha1(data), "lfs": False}
-        return tree
-
-    def write_commit(self, rdir: Path, parents: list[str], tree: dict[str, Any], title: str, message: str = "") -> str:
-        body = {"parents": parents, "tree": dict(sorted(tree.items())), "title": title, "message": message}
-        body["date"] = _now()
-        sha = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        self._write_json(rdir / "commits" / f"{sha}.json", {"id": sha, **body})
-        return sha
-
-    def _write_json(self, path: Path, value: Any) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
 
 
 # HTTP PLUMBING
@@ -245,28 +98,43 @@ class Request:
     headers: Any
     base_url: str
     stream: BinaryIO
-    consumed: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+    consumed: bool = False  # reading the body started
+    done: bool = False  # the body was read to its end
 
     @property
-    def token(self) -> str | None:
+    def token(self) -> bytes | None:
+        """The bearer token as bytes (headers arrive as Latin-1), so any byte compares without error."""
         value = self.headers.get("Authorization", "")
-        return value[7:].strip() if value.lower().startswith("bearer ") else None
+        return value[7:].strip().encode("latin-1", "replace") if value.lower().startswith("bearer ") else None
 
-    def chunks(self) -> Iterator[bytes]:
-        """The request body, piece by piece (Content-Length or chunked transfer encoding)."""
+    def chunks(self, limit: int | None = None) -> Iterator[bytes]:
+        """The body piece by piece (Content-Length or chunked); 413 past ``limit`` (default ``max_body``)."""
+        limit = self.max_body if limit is None else limit
         self.consumed = True
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while size := int(self.stream.readline().split(b";")[0], 16):
+            total = 0
+            while size := self._chunk_size():
+                total += size
+                if total > limit:
+                    raise ApiError(413, f"The request body is over the {limit}-byte limit.")
                 yield self._read_exactly(size)
-                self.stream.readline()
-            while self.stream.readline() not in (b"\r\n", b"\n", b""):
+                self.stream.readline(4)
+            while self.stream.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
                 pass
-            return
-        left = int(self.headers.get("Content-Length") or 0)
-        while left:
-            chunk = self._read_exactly(min(left, _CHUNK))
-            left -= len(chunk)
-            yield chunk
+        else:
+            left = content_length(self.headers, limit)
+            while left:
+                chunk = self._read_exactly(min(left, _CHUNK))
+                left -= len(chunk)
+                yield chunk
+        self.done = True
+
+    def _chunk_size(self) -> int:
+        match = _CHUNK_LINE.fullmatch(self.stream.readline(_MAX_LINE))
+        if match is None:
+            raise ApiError(400, "Malformed chunked transfer encoding.")
+        return int(match.group(1), 16)
 
     def _read_exactly(self, size: int) -> bytes:
         data = self.stream.read(size)
@@ -278,10 +146,20 @@ class Request:
         return b"".join(self.chunks())
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body() or b"{}")
-        except ValueError as exc:
-            raise ApiError(400, f"Malformed JSON body: {exc}") from exc
+        return bodies.load_json(self.body() or b"{}")
+
+    def parse(self, model: type[bodies.Model]) -> bodies.Model:
+        return bodies.parse(model, self.json())
+
+
+def content_length(headers: Any, limit: int) -> int:
+    """The declared body size: 400 unless a plain decimal number, 413 over ``limit``."""
+    value = (headers.get("Content-Length") or "0").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise ApiError(400, "Content-Length must be a non-negative decimal number.")
+    if int(value) > limit:
+        raise ApiError(413, f"The request body is over the {limit}-byte limit.")
+    return int(value)
 
 
 @dataclass
@@ -307,7 +185,7 @@ class HubApi:
 
     def __init__(self, store: Store, tokens: frozenset[str] = frozenset()) -> None:
         self.store = store
-        self.tokens = tokens
+        self.tokens = frozenset(token.encode("utf-8") for token in tokens)
         self.uploads: dict[str, tuple[str, int, float]] = {}  # capability -> (sha256, size, expiry)
         self.routes: list[tuple[set[str], re.Pattern[str], Callable[..., Reply]]] = [
             ({"GET"}, r"/api/whoami-v2", self.whoami),
@@ -334,8 +212,7 @@ class HubApi:
         for methods, pattern, handler in self.routes:
             match = pattern.fullmatch(request.path)
             if match and request.method in methods:
-                params = {key: unquote(value) for key, value in match.groupdict().items() if value is not None}
-                return handler(request, **params)
+                return handler(request, **_checked_params(match))
         raise ApiError(404, f"No endpoint {request.method} {request.path}")
 
     # access
@@ -384,12 +261,11 @@ class HubApi:
 
     def create_repo(self, request: Request) -> Reply:
         self._require_write(request)
-        payload = request.json()
-        rtype = payload.get("type") or "model"
-        repo_id = f"{payload.get('organization') or 'local'}/{payload.get('name')}"
-        _check_repo_id(rtype, repo_id)
+        payload = request.parse(bodies.CreateRepo)
+        rtype = check_repo_type(payload.type or "model")
+        repo_id = check_repo_id(f"{payload.organization or 'local'}/{payload.name}")
         url = f"{request.base_url}/{_url_prefix(rtype)}{repo_id}"
-        private = payload.get("visibility", "private" if payload.get("private") else "public") == "private"
+        private = (payload.visibility or ("private" if payload.private else "public")) == "private"
         if not self.store.create_repo(rtype, repo_id, private):
             raise ApiError(409, f"You already created this {rtype} repo: {repo_id}", url=url)
         log.info("created %s repo %s", rtype, repo_id)
@@ -397,14 +273,15 @@ class HubApi:
 
     def delete_repo(self, request: Request) -> Reply:
         self._require_write(request)
-        payload = request.json()
-        rtype, repo_id = payload.get("type") or "model", f"{payload.get('organization')}/{payload.get('name')}"
+        payload = request.parse(bodies.DeleteRepo)
+        rtype = check_repo_type(payload.type or "model")
+        repo_id = check_repo_id(f"{payload.organization or 'local'}/{payload.name}")
         self._open(request, rtype, repo_id, write=True)
         self.store.delete_repo(rtype, repo_id)
         return json_reply({})
 
     def validate_yaml(self, request: Request) -> Reply:
-        content = str(request.json().get("content", ""))
+        content = request.parse(bodies.ValidateYaml).content
         lines = content.splitlines()
         if not lines or lines[0].strip() != "---":
             return json_reply({"errors": [], "warnings": [{"message": "empty or missing yaml metadata in repo card"}]})
@@ -430,9 +307,9 @@ class HubApi:
         self._require_write(request)
         _, _, tree = self._tree(request, rtype, repo, rev)
         files = []
-        for item in request.json().get("files", []):
-            path, size = str(item["path"]), int(item.get("size", 0))
-            sample = base64.b64decode(item.get("sample", ""))
+        for item in request.parse(bodies.Preupload).files:
+            path, size = check_path(item.path), item.size
+            sample = bodies.b64decode(item.sample, f"sample of {path}")
             lfs = path.lower().endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE or b"\0" in sample
             current = tree.get(path)
             oid = None if current is None else (current["sha256"] if current["lfs"] else current["oid"])
@@ -442,12 +319,12 @@ class HubApi:
     def lfs_batch(self, request: Request, repo: str, prefix: str | None = None) -> Reply:
         rtype = "dataset" if prefix else "model"
         self._open(request, rtype, repo, write=True)
-        payload = request.json()
-        if payload.get("operation") != "upload":
+        payload = request.parse(bodies.LfsBatch)
+        if payload.operation != "upload":
             raise ApiError(400, "Only the LFS 'upload' operation is served; download files through /resolve/.")
         verify = f"{request.base_url}/{_url_prefix(rtype)}{repo}.git/info/lfs/objects/verify"
         objects = []
-        for item in payload.get("objects", []):
+        for item in payload.objects:
             oid, size = item.get("oid"), item.get("size")
             entry: dict[str, Any] = {"oid": str(oid), "size": size if isinstance(size, int) else -1}
             if not (isinstance(oid, str) and _SHA256.fullmatch(oid) and isinstance(size, int) and size >= 0):
@@ -468,37 +345,40 @@ class HubApi:
             oid, size, expiry = self.uploads.get(capability, ("", 0, 0.0))
         if expiry < time.time():
             raise ApiError(404, "Unknown or expired upload URL; ask the LFS batch endpoint for a new one.")
-        self.store.receive_object(request.chunks(), oid, size)
+        self.store.receive_object(request.chunks(limit=size), oid, size)
         with self.store.lock:
             self.uploads.pop(capability, None)
         return Reply(200)
 
     def lfs_verify(self, request: Request, repo: str, prefix: str | None = None) -> Reply:
         self._open(request, "dataset" if prefix else "model", repo, write=True)
-        payload = request.json()
-        if not self.store.has_object(str(payload.get("oid", "")), payload.get("size")):
-            raise ApiError(404, f"LFS object {payload.get('oid')} was not uploaded.")
+        payload = request.parse(bodies.LfsVerify)
+        if not self.store.has_object(check_oid(payload.oid), payload.size):
+            raise ApiError(404, f"LFS object {payload.oid} was not uploaded.")
         return json_reply({})
 
     def commit(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
         rdir, _ = self._open(request, _singular(rtype), repo, write=True)
-        lines = [json.loads(line) for line in request.body().splitlines() if line.strip()]
-        if not lines or lines[0].get("key") != "header":
+        what = "NDJSON line of the commit body"
+        lines = [
+            bodies.parse(bodies.CommitLine, bodies.load_json(line, what), what)
+            for line in request.body().splitlines()
+            if line.strip()
+        ]
+        if not lines or lines[0].key != "header":
             raise ApiError(400, "The commit body must start with a 'header' line.")
-        header = lines[0]["value"]
+        header = bodies.parse(bodies.CommitHeader, lines[0].value, "commit header")
         with self.store.lock:
             head = self.store.refs(rdir)["branches"].get(rev.removeprefix("refs/heads/"))
             if head is None:
                 raise ApiError(404, f"Branch {rev} does not exist; create it first.", "RevisionNotFound")
-            parent = header.get("parentCommit")
+            parent = header.parentCommit
             if parent is not None and parent != head:
                 raise ApiError(412, "A commit has happened since. Please refresh and try again.")
             tree = dict(self.store.commit(rdir, head)["tree"])
             for line in lines[1:]:
-                self._apply(tree, line.get("key"), line.get("value") or {})
-            sha = self.store.write_commit(
-                rdir, [head], tree, str(header.get("summary", "")), header.get("description", "")
-            )
+                self._apply(tree, line.key, line.value)
+            sha = self.store.write_commit(rdir, [head], tree, header.summary, header.description)
             self.store.update_refs(
                 rdir, lambda refs: refs["branches"].__setitem__(rev.removeprefix("refs/heads/"), sha)
             )
@@ -506,21 +386,25 @@ class HubApi:
         url = f"{request.base_url}/{_url_prefix(_singular(rtype))}{repo}/commit/{sha}"
         return json_reply({"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": None})
 
-    def _apply(self, tree: dict[str, Any], key: str | None, value: dict[str, Any]) -> None:
-        path = str(value.get("path", "")).strip("/")
+    def _apply(self, tree: dict[str, Any], key: str, value: dict[str, Any]) -> None:
         if key == "file":
-            self.store.add_blob(tree, path, base64.b64decode(value.get("content", "")))
+            op = bodies.parse(bodies.FileOp, value, "file operation")
+            path = check_path(op.path)
+            self.store.add_blob(tree, path, bodies.b64decode(op.content, f"content of {path}"))
         elif key == "lfsFile":
-            oid = str(value.get("oid", ""))
+            lfs = bodies.parse(bodies.LfsFileOp, value, "lfsFile operation")
+            path, oid = check_path(lfs.path), check_oid(lfs.oid)
             if not self.store.has_object(oid):
                 raise ApiError(400, f"LFS object {oid} for {path} was never uploaded.")
             size = self.store.object_path(oid).stat().st_size
             pointer = _lfs_pointer(oid, size)
-            tree[path] = dict(sha256=oid, size=size, oid=_git_blob_sha1(pointer), lfs=True, pointerSize=len(pointer))
+            tree[path] = dict(sha256=oid, size=size, oid=git_blob_sha1(pointer), lfs=True, pointerSize=len(pointer))
         elif key == "deletedFile":
+            path = check_path(bodies.parse(bodies.DeletedOp, value, "deletedFile operation").path)
             if tree.pop(path, None) is None:
                 raise ApiError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
         elif key == "deletedFolder":
+            path = check_path(bodies.parse(bodies.DeletedOp, value, "deletedFolder operation").path.rstrip("/"))
             doomed = [name for name in tree if name.startswith(path + "/")]
             if not doomed:
                 raise ApiError(404, f"A folder with this name doesn't exist: {path}", "EntryNotFound")
@@ -531,7 +415,6 @@ class HubApi:
 
     def tree(self, request: Request, rtype: str, repo: str, rev: str, path: str = "") -> Reply:
         _, _, tree = self._tree(request, rtype, repo, rev)
-        path = path.strip("/")
         recursive = request.query.get("recursive", ["false"])[0].lower() in ("1", "true")
         entries = _list_tree(tree, path, recursive)
         if path and path not in _directories(tree):
@@ -540,7 +423,7 @@ class HubApi:
 
     def paths_info(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
         _, _, tree = self._tree(request, rtype, repo, rev)
-        wanted = [path.strip("/") for path in parse_qs(request.body().decode()).get("paths", [])]
+        wanted = [path.strip("/") for path in parse_qs(request.body().decode("utf-8", "replace")).get("paths", [])]
         entries = _list_tree(tree, "", recursive=True)
         return json_reply([entry for entry in entries if entry["path"] in wanted])
 
@@ -586,9 +469,11 @@ class HubApi:
 
             self.store.update_refs(rdir, drop)
             return json_reply({})
-        payload = request.json()
-        name, start = (payload.get("tag"), rev) if kind == "tags" else (rev, payload.get("startingPoint") or "main")
-        if not isinstance(name, str) or not _NAME.fullmatch(name.replace("/", "-")):
+        if kind == "tags":
+            name, start = request.parse(bodies.Tag).tag, rev
+        else:
+            name, start = rev, check_revision(request.parse(bodies.Branch).startingPoint or "main")
+        if not _NAME.fullmatch(name.replace("/", "-")):
             raise ApiError(400, f"Invalid {_REF_KINDS[kind]} name: {name!r}")
 
         def add(refs: dict[str, dict[str, str]]) -> None:
@@ -619,22 +504,32 @@ class HubApi:
         return Reply(206, headers=headers, file=content, offset=start, length=end - start + 1)
 
 
+def _checked_params(match: re.Match[str]) -> dict[str, str]:
+    """The route's parameters, percent-decoded and then validated (paths lose their outer slashes)."""
+    params = {}
+    for key, raw in match.groupdict().items():
+        if raw is None:
+            continue
+        try:
+            value = unquote(raw, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, "The URL's percent-encoding is not UTF-8.") from exc
+        if key == "path":
+            value = value.strip("/")
+        if key in _CHECKED and (value or key != "path"):
+            _CHECKED[key](value)
+        if key == "capability" and not _CAPABILITY.fullmatch(value):
+            raise ApiError(404, "Unknown or expired upload URL; ask the LFS batch endpoint for a new one.")
+        params[key] = value
+    return params
+
+
 def _singular(rtype: str) -> str:
     return rtype.removesuffix("s")
 
 
 def _url_prefix(rtype: str) -> str:
     return "" if rtype == "model" else f"{rtype}s/"
-
-
-def _check_repo_id(rtype: str, repo_id: str) -> None:
-    namespace, _, name = repo_id.partition("/")
-    if rtype not in REPO_TYPES:
-        raise ApiError(400, f"Repository type '{rtype}' is not served; use one of {', '.join(REPO_TYPES)}.")
-    if not (_NAME.fullmatch(namespace) and _NAME.fullmatch(name)) or name.endswith(".git"):
-        raise ApiError(400, f"Invalid repo id '{repo_id}': use namespace/name with letters, digits, '-', '_', '.'.")
-    if namespace in _RESERVED_NAMESPACES:
-        raise ApiError(400, f"The namespace '{namespace}' is reserved.")
 
 
 def _lfs_info(entry: dict[str, Any], oid_key: str) -> dict[str, Any] | None:
@@ -685,6 +580,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: HubHTTPServer
 
+    @property
+    def timeout(self) -> float:  # type: ignore[override]  # read by StreamRequestHandler.setup
+        return self.server.idle_timeout
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._dispatch()
 
@@ -699,6 +598,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers,
             f"http://{self.headers.get('Host') or self.server.address}",
             self.rfile,
+            self.server.max_body,
         )
         try:
             reply = self.server.api.handle(request)
@@ -710,19 +610,17 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug: answer 500 rather than drop the connection
             log.exception("error serving %s %s", self.command, url.path)
             reply = json_reply({"error": "internal server error"}, 500)
-        if not request.consumed and not self._drain(request):
+        if not request.done and (request.consumed or not self._drain(request)):
             reply.headers["Connection"] = "close"
             self.close_connection = True
         self._send(reply)
 
     def _drain(self, request: Request) -> bool:
         """Read an unread request body so the connection can be reused; False if it is too large."""
-        if int(self.headers.get("Content-Length") or 0) > _MAX_DRAIN:
-            return False
         try:
-            for _ in request.chunks():
+            for _ in request.chunks(limit=_MAX_DRAIN):
                 pass
-        except (ConnectionError, ValueError):
+        except (ApiError, ConnectionError, TimeoutError):
             return False
         return True
 
@@ -753,14 +651,35 @@ class HubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], api: HubApi) -> None:
+    def __init__(self, address: tuple[str, int], api: HubApi, max_body: int, idle_timeout: float) -> None:
         super().__init__(address, _Handler)
-        self.api = api
+        self.api, self.max_body, self.idle_timeout = api, max_body, idle_timeout
 
     @property
     def address(self) -> str:
         host, port = self.server_address[:2]
         return f"{host}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _exposure(host: str, has_tokens: bool, allow_anonymous_writes: bool) -> str | None:
+    """A warning for a server reachable beyond this machine; HubError if anyone could write to it."""
+    if _is_loopback(host):
+        return None
+    if not has_tokens and not allow_anonymous_writes:
+        raise HubError(
+            f"Refusing to listen on {host} without --token-file: anyone who reaches it could write and delete "
+            "repositories. Pass --token-file (one token per line), or --allow-anonymous-writes to accept that."
+        )
+    if not has_tokens:
+        return f"listening on {host} with anonymous writes: anyone who reaches it can change or delete repositories"
+    return f"listening on {host} over plain HTTP: tokens cross the network unencrypted, use a trusted network"
 
 
 class HubServer:
@@ -772,7 +691,12 @@ class HubServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token_file: str | Path | None = None,
+        *,
+        allow_anonymous_writes: bool = False,
+        max_body: int = DEFAULT_MAX_BODY,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
+        self.warning = _exposure(host, token_file is not None, allow_anonymous_writes)
         tokens = read_tokens(token_file) if token_file is not None else frozenset()
         self.root = Path(root) if root is not None else default_root()
         try:
@@ -782,7 +706,7 @@ class HubServer:
                 f"Cannot use {self.root} as the hub's storage: {exc.strerror}. Pass another --root."
             ) from exc
         try:
-            self.httpd = HubHTTPServer((host, port), HubApi(store, tokens))
+            self.httpd = HubHTTPServer((host, port), HubApi(store, tokens), max_body, idle_timeout)
         except OSError as exc:
             raise HubError(
                 f"Cannot listen on {host}:{port}: {exc.strerror}. Pass another --port (0 picks a free one)."
@@ -826,9 +750,12 @@ def serve(
     port: int = DEFAULT_PORT,
     token_file: str | Path | None = None,
     on_ready: Callable[[HubServer], None] | None = None,
+    *,
+    allow_anonymous_writes: bool = False,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> None:
     """Serve repositories under ``root`` until interrupted; ``on_ready`` is called once it listens."""
-    server = HubServer(root, host, port, token_file)
+    server = HubServer(root, host, port, token_file, allow_anonymous_writes=allow_anonymous_writes, max_body=max_body)
     if on_ready is not None:
         on_ready(server)
     server.serve_forever()
