@@ -613,7 +613,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not request.done and (request.consumed or not self._drain(request)):
             reply.headers["Connection"] = "close"
             self.close_connection = True
-        self._send(reply)
+        try:
+            self._send(reply)
+        except (ConnectionError, TimeoutError):  # the client went away: nothing left to answer
+            self.close_connection = True
 
     def _drain(self, request: Request) -> bool:
         """Read an unread request body so the connection can be reused; False if it is too large."""
