@@ -50,6 +50,11 @@ class ChatClient:
         self.backoff_s = backoff_s
         self.calls = 0
 
+    @property
+    def name(self) -> str:
+        """``model@endpoint``: how outputs name this client."""
+        return f"{self.model}@{self.endpoint}"
+
     def _cache_file(self, prompt: str, temperature: float, seed: int) -> Path | None:
         if self.cache_dir is None:
             return None
@@ -107,4 +112,6 @@ class ChatClient:
     def chat_many(self, jobs: list[tuple[str, float, int]], *, max_tokens: int = 512) -> list[Reply]:
         """Replies for ``(prompt, temperature, seed)`` jobs, at most ``concurrency`` in flight."""
         with ThreadPoolExecutor(self.concurrency) as pool:
-            return list(pool.map(lambda job: self.chat(job[0], temperature=job[1], seed=job[2], max_tokens=max_tokens), jobs))
+            return list(
+                pool.map(lambda job: self.chat(job[0], temperature=job[1], seed=job[2], max_tokens=max_tokens), jobs)
+            )

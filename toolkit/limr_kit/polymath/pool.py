@@ -19,7 +19,7 @@ class Candidate:
     id: str
     prompt: str
     answer: str
-    lim_score: float
+    lim_score: float | None
     category: str | None = None
 
 
@@ -53,23 +53,25 @@ def floor_pool(
     return pool
 
 
+def _score(value: object, path: Path, line: int) -> float | None:
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return None if value is None else float(value)
+    raise InputError(f"{path} line {line}: 'lim_score' is {value!r}, not a number.")
+
+
 def read_pool(path: Path) -> list[Candidate]:
-    """A pool JSONL (id, prompt or question, answer, lim_score, optional category)."""
+    """A pool JSONL (id, prompt or question, answer; optional lim_score and category)."""
     from limr_kit._io import iter_jsonl
 
     pool = []
     try:
         for line, row in iter_jsonl(path):
             text = row.get("prompt", row.get("question"))
-            if "lim_score" not in row:
-                raise InputError(
-                    f"{path} line {line} has no 'lim_score' column: build the pool with "
-                    "`limr-kit polymath pool SCORES PROMPTS` or add the scores."
-                )
             if text is None or "answer" not in row:
                 raise InputError(f"{path} line {line} needs 'prompt' (or 'question') and 'answer'.")
             sample_id = str(row.get("id", row.get("name", line)))
-            pool.append(Candidate(sample_id, text, str(row["answer"]), float(row["lim_score"]), row.get("category")))
+            score = row.get("lim_score")
+            pool.append(Candidate(sample_id, text, str(row["answer"]), _score(score, path, line), row.get("category")))
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc}") from exc
     if not pool:

@@ -31,7 +31,7 @@ class Choice:
     id: str
     prompt: str
     answer: str
-    lim_score: float
+    lim_score: float | None
     category: str | None
     spectrum: dict[str, int]
     skills: dict[str, list[str]]
@@ -45,7 +45,9 @@ def read_histories(path: Path) -> dict[str, list[float]]:
     except (OSError, ValueError) as exc:
         raise InputError(f"Cannot read the accuracy history {path}: {exc}") from exc
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise InputError(f"{path} is not an object of id -> list of accuracies (as One-Shot RLVR's acc_step_500.json).")
+        raise InputError(
+            f"{path} is not an object of id -> list of accuracies (as One-Shot RLVR's acc_step_500.json)."
+        )
     return {str(key): [float(x) for x in values] for key, values in data.items()}
 
 
@@ -66,7 +68,14 @@ def _usable(notes: dict[str, Annotation], pool: list[Candidate]) -> dict[str, An
 
 def _choice(candidate: Candidate, note: Annotation, category: str | None, std: float | None) -> Choice:
     return Choice(
-        candidate.id, candidate.prompt, candidate.answer, candidate.lim_score, category, note.spectrum, note.skills, std
+        candidate.id,
+        candidate.prompt,
+        candidate.answer,
+        candidate.lim_score,
+        category,
+        note.spectrum,
+        note.skills,
+        std,
     )
 
 
@@ -102,6 +111,12 @@ def select(
         return [_choice(best, notes[best.id], name, _history_std(histories, best.id))]
     if rule != "natural":
         raise InputError(f"Unknown rule '{rule}': use natural, prime or specialist:<category>.")
+    unscored = [c.id for c in pool if c.lim_score is None]
+    if unscored:
+        raise InputError(
+            f"{len(unscored)} candidates have no 'lim_score' (first: {unscored[0]}): the natural rule needs LIM "
+            "scores; build the pool with `limr-kit polymath pool SCORES PROMPTS`."
+        )
     floor_pool = [c for c in pool if abs(c.lim_score - floor) <= tolerance]
     if not floor_pool:
         raise InputError(f"No candidate has LIM score {floor} (±{tolerance}); widen --tolerance or check the pool.")

@@ -76,7 +76,13 @@ class Annotation:
         return {name: len(self.skills.get(name, [])) for name in CATEGORIES}
 
     def to_row(self) -> dict:
-        return {"id": self.id, "skills": self.skills, "spectrum": self.spectrum, "raw": self.raw, "failures": self.failures}
+        return {
+            "id": self.id,
+            "skills": self.skills,
+            "spectrum": self.spectrum,
+            "raw": self.raw,
+            "failures": self.failures,
+        }
 
     @classmethod
     def from_row(cls, row: dict) -> Annotation:
