@@ -10,7 +10,15 @@ from limr_kit._io import staged_output, write_json, write_jsonl, write_text
 from limr_kit.errors import InputError, LimrError
 from limr_kit.polymath.client import ChatClient
 from limr_kit.polymath.pool import floor_pool, read_pool
-from limr_kit.polymath.skills import CATEGORIES, annotate, dump, parse_category, radar_plot, read_annotations
+from limr_kit.polymath.skills import (
+    CATEGORIES,
+    annotate,
+    dump,
+    parse_category,
+    parse_subject,
+    radar_plot,
+    read_annotations,
+)
 
 
 class EndpointError(LimrError):
@@ -60,7 +68,7 @@ def read_categories(path: Path) -> dict[str, str]:
         raise InputError(f"Cannot read the categories {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise InputError(f"{path} must be a JSON object of id -> category.")
-    return {str(key): parse_category(str(value)) for key, value in data.items()}
+    return {str(key): parse_subject(str(value)) for key, value in data.items()}
 
 
 def run_select(
@@ -82,7 +90,7 @@ def run_select(
     notes = read_annotations(skills_path)
     categories = read_categories(categories_path) if categories_path else None
     if category is not None:
-        categories = {c.id: parse_category(category) for c in pool}
+        categories = {c.id: parse_subject(category) for c in pool}
     histories = read_histories(history_path) if history_path else None
     choices = select(
         pool, notes, rule, tie_break=tie_break, tolerance=tolerance, categories=categories, histories=histories

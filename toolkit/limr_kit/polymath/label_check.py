@@ -59,7 +59,7 @@ def label_check(
     max_tokens: int = 2048,
 ) -> LabelCheck:
     """Flag ``sample`` when the largest group of answers other than the gold holds at least ``majority`` of k."""
-    from limr_kit.rewards.grader import Grader, GradeInput
+    from limr_kit.rewards.grader import GradeInput, Grader
 
     prompt = TRAINING_PROMPT.replace("[PROBLEM]", sample.question)
     replies = client.chat_many([(prompt, temperature, seed) for seed in range(k)], max_tokens=max_tokens)

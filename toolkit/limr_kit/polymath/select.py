@@ -1,7 +1,7 @@
 """Choosing the one sample: ``natural`` (one per category at the LIM floor), ``prime`` and ``specialist:<cat>``.
 
 Tie-breaks (the paper does not say how it breaks ties among the floor candidates of one category):
-``most-skills`` the most skills in the category, then the broadest spectrum, then pool order;
+``most-skills`` the most skills in the category's skill category (Prealgebra counts Algebra skills), then the broadest spectrum, then pool order;
 ``variance`` the highest population std of One-Shot RLVR's per-visit accuracy history (candidates without a
 history rank last); ``first`` pool order.
 """
@@ -17,7 +17,7 @@ from typing import Literal
 from limr_kit._io import sha256_file
 from limr_kit.errors import InputError
 from limr_kit.polymath.pool import LIMR_FLOOR, Candidate
-from limr_kit.polymath.skills import CATEGORIES, Annotation, parse_category
+from limr_kit.polymath.skills import SUBJECTS, Annotation, parse_category, parse_subject
 
 
 TieBreak = Literal["most-skills", "variance", "first"]
@@ -128,22 +128,23 @@ def select(
                 f"Candidate {c.id} has no category: give the pool a 'category' field, or --categories FILE "
                 "(id -> category, e.g. from `limr-kit polymath skills --classify`)."
             )
-        return parse_category(text)
+        return parse_subject(text)
 
-    def rank(c: Candidate, name: str) -> tuple:
+    def rank(c: Candidate, subject: str) -> tuple:
         if tie_break == "first":
             return (-order[c.id],)
         if tie_break == "variance":
             std = _history_std(histories, c.id)
             return (std is not None, std or 0.0, -order[c.id])
-        return (notes[c.id].spectrum[name], total(c), -order[c.id])
+        return (notes[c.id].spectrum[SUBJECTS[subject]], total(c), -order[c.id])
 
+    groups: dict[str, list[Candidate]] = {}
+    for c in floor_pool:
+        groups.setdefault(category_of(c), []).append(c)
     chosen = []
-    for name in CATEGORIES:
-        members = [c for c in floor_pool if category_of(c) == name]
-        if members:
-            best = max(members, key=lambda c, name=name: rank(c, name))
-            chosen.append(_choice(best, notes[best.id], name, _history_std(histories, best.id)))
+    for subject, members in groups.items():
+        best = max(members, key=lambda c, subject=subject: rank(c, subject))
+        chosen.append(_choice(best, notes[best.id], subject, _history_std(histories, best.id)))
     return chosen
 
 

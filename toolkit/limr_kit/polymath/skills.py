@@ -29,12 +29,34 @@ class UnparsableReply(ValueError):
     """A reply without an ``<answer>`` block (or a bare ``None``)."""
 
 
-def parse_category(text: str) -> str:
-    """A category name as the user may write it (case-insensitive); an unknown one is an error."""
-    for name in CATEGORIES:
+# MATH's seven subjects (the natural samples' categories) and the skill category each falls in (paper §5).
+SUBJECTS = {
+    "Prealgebra": "Algebra",
+    "Algebra": "Algebra",
+    "Intermediate Algebra": "Algebra",
+    "Geometry": "Geometry",
+    "Number Theory": "Number Theory",
+    "Precalculus": "Precalculus",
+    "Counting & Probability": "Probability",
+    "Probability": "Probability",
+}
+
+
+def _known(text: str, names: list[str], what: str) -> str:
+    for name in names:
         if text.strip().lower() == name.lower():
             return name
-    raise InputError(f"Unknown category '{text}': use one of {', '.join(CATEGORIES)}.")
+    raise InputError(f"Unknown {what} '{text}': use one of {', '.join(names)}.")
+
+
+def parse_category(text: str) -> str:
+    """A skill category as the user may write it (case-insensitive); an unknown one is an error."""
+    return _known(text, list(CATEGORIES), "category")
+
+
+def parse_subject(text: str) -> str:
+    """A MATH subject or skill category (what ``natural`` picks one sample per); an unknown one is an error."""
+    return _known(text, list(SUBJECTS), "category")
 
 
 def skill_prompt(category: str, question: str) -> str:
