@@ -25,6 +25,7 @@ class ReplayServer:
     def __init__(self, answer: Callable[[str, int], str | None]) -> None:
         self.answer = answer
         self.requests = 0
+        self.authorization: str | None = None  # the last request's header, to check a key was sent
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._server = None
@@ -38,6 +39,7 @@ class ReplayServer:
 
         async def completions(request: Request) -> JSONResponse:
             self.requests += 1
+            self.authorization = request.headers.get("authorization")
             body = await request.json()
             text = self.answer(body["messages"][-1]["content"], int(body.get("seed", 0)))
             if text is None:
