@@ -150,3 +150,103 @@ def test_select_rules_and_tie_breaks():
     assert select(POOL, NOTES, "prime")[0].id == "off"
     assert select(POOL, NOTES, "specialist:geometry")[0].id == "off"
     assert select(POOL[:4], NOTES, "specialist:Precalculus")[0].id == "a1"
+
+
+def _write_fixed_files(tmp_path: Path) -> tuple[Path, Path]:
+    pool = _pool_file(
+        tmp_path / "pool.jsonl",
+        [{"id": c.id, "prompt": c.prompt, "answer": c.answer, "lim_score": c.lim_score, "category": c.category}
+         for c in POOL],
+    )
+    skills = tmp_path / "skills.jsonl"
+    skills.write_text("".join(json.dumps(note.to_row()) + "\n" for note in NOTES))
+    return pool, skills
+
+
+def test_select_and_export_cli_on_fixed_annotations(run_cli, tmp_path):
+    from limr_kit.train.data import read_problems
+    from limr_kit.train.recipes import DatasetSpec
+
+    pool, skills = _write_fixed_files(tmp_path)
+    result = run_cli("polymath", "select", pool, skills, "--rule", "prime", "--out", tmp_path / "sel")
+    assert result.code == 0, result.stderr
+    record = json.loads((tmp_path / "sel/selection.json").read_text())
+    assert record["rule"] == "prime" and record["chosen"][0]["id"] == "off"
+    assert record["chosen"][0]["spectrum"]["Precalculus"] == 9
+    assert set(record["inputs"]) == {str(pool), str(skills)}
+    assert all(len(digest) == 64 for digest in record["inputs"].values())
+    assert (tmp_path / "sel/radar-off.png").read_bytes().startswith(b"\x89PNG")
+
+    result = run_cli("polymath", "export", tmp_path / "sel/selection.json", "--out", tmp_path / "ex")
+    assert result.code == 0, result.stderr
+    problems = read_problems(DatasetSpec(path="x"), tmp_path / "ex/train.jsonl")
+    assert len(problems) == 128 and {(p.question, p.answer) for p in problems} == {("q off", "5")}
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "ex/train.parquet").num_rows == 128
+
+
+def test_select_bad_input(run_cli, tmp_path):
+    pool, skills = _write_fixed_files(tmp_path)
+    result = run_cli("polymath", "select", pool, skills, "--rule", "specialist:topology", "--out", tmp_path / "s")
+    assert result.code == 1 and "Unknown category 'topology'" in result.stderr
+    unscored = _pool_file(tmp_path / "unscored.jsonl", [{"id": "a1", "prompt": "q", "answer": "1"}])
+    result = run_cli("polymath", "select", unscored, skills, "--category", "Algebra", "--out", tmp_path / "s")
+    assert result.code == 1 and "no 'lim_score'" in result.stderr
+    result = run_cli("polymath", "select", pool, skills, "--category", "Alchemy", "--out", tmp_path / "s")
+    assert result.code == 1 and "Unknown category 'Alchemy'" in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
+# Recorded, real-shaped solutions (no model that runs here solves these problems).
+PRIME_SOLUTION = (
+    "Count bonds: 8 G·C pairs x 3 + 3 A·T pairs x 2 = 30 hydrogen bonds. Energy per bond = 20000 / 6.022e23 = "
+    "3.321e-20 J, total 9.96e-19 J. One photon at 400 nm carries hc/λ = 4.97e-19 J. 9.96 / 4.97 = 2.005, so two "
+    "photons are not enough and the minimum is \\boxed{3}."
+)
+PRIME_WRONG = "The ratio is about 2, so \\boxed{2} photons."
+PI1_SOLUTION = (
+    "P = k A V^3. From 4 = k · 2 · 512, k = 1/256. Then 32 = (1/256) · 4 · V^3 so V^3 = 2048 and "
+    "V = 2048^{1/3} ≈ 12.70. The wind velocity is \\boxed{12.70} miles per hour."
+)
+GOOD_SOLUTION = "3(3+8-7) + 7(1-7+5) = 12 - 7 = 5, so the sum is \\boxed{5}."
+
+
+def _solver(prompt: str, seed: int) -> str:
+    if "DNA fragment" in prompt:
+        return PRIME_WRONG if seed % 4 == 3 else PRIME_SOLUTION  # 6 of 8 say 3
+    if "pressure" in prompt:
+        return PI1_SOLUTION
+    return GOOD_SOLUTION
+
+
+@pytest.mark.shared
+def test_label_check_flags_prime_and_pi1_and_passes_a_correct_sample(run_cli, shared_data, tmp_path):
+    import pyarrow.parquet as pq
+
+    row = pq.read_table(shared_data / "oneshot/train/one_shot_rlvr/pi1_r128.parquet").slice(0, 1).to_pylist()[0]
+    pi1 = tmp_path / "pi1.json"
+    pi1.write_text(json.dumps({"name": "pi1", "prompt": row["prompt"][0]["content"],
+                               "answer": row["reward_model"]["ground_truth"]}))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"name": "coeffs", "prompt": "Find the sum of the coefficients ...", "answer": "5"}))
+    with ReplayServer(_solver) as server:
+        common = ("--endpoint", server.url, "--model", "solver")
+        prime = run_cli("polymath", "label-check", shared_data / "polymath/synthetic_samples.jsonl",
+                        "--name", "synthetic_prime", *common)
+        pi = run_cli("polymath", "label-check", pi1, *common)
+        ok = run_cli("polymath", "label-check", good, *common)
+    assert prime.code == 1 and "Flagged" in prime.stderr
+    verdict = json.loads(prime.stdout)
+    assert verdict["gold"] == "2" and verdict["majority_answer"] == "3" and verdict["majority_count"] == 6
+    assert pi.code == 1 and json.loads(pi.stdout)["majority_answer"] == "12.70"
+    assert json.loads(pi.stdout)["gold"] == "12.8"
+    assert ok.code == 0 and json.loads(ok.stdout) | {"flagged": False, "agree": 8} == json.loads(ok.stdout)
+
+
+def test_label_check_endpoint_garbage_is_an_error(run_cli, tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"prompt": "q", "answer": "5"}))
+    with ReplayServer(lambda prompt, seed: None) as server:
+        result = run_cli("polymath", "label-check", good, "--endpoint", server.url, "--model", "m", "--retries", "0")
+    assert result.code == 1 and "could not be checked" in result.stderr
