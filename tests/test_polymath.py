@@ -250,3 +250,25 @@ def test_label_check_endpoint_garbage_is_an_error(run_cli, tmp_path):
     with ReplayServer(lambda prompt, seed: None) as server:
         result = run_cli("polymath", "label-check", good, "--endpoint", server.url, "--model", "m", "--retries", "0")
     assert result.code == 1 and "could not be checked" in result.stderr
+
+
+def _generator(answers: dict[int, str]):
+    def answer(prompt: str, seed: int) -> str:
+        if prompt.startswith("You are a professor"):
+            return f"Problem {seed}: how many photons break the bonds?"
+        number = int(re.search(r"Problem (\d+):", prompt).group(1))
+        return f"Working it out gives \\boxed{{{answers[number]}}}."
+
+    return answer
+
+
+def test_synthesize_keeps_only_candidates_the_generators_agree_on(run_cli, tmp_path):
+    # Generator B writes 12/4 where A writes 3: the grader, not string equality, says they agree.
+    with ReplayServer(_generator({0: "3", 1: "7"})) as a, ReplayServer(_generator({0: "12/4", 1: "8"})) as b:
+        result = run_cli("polymath", "synthesize", "--endpoint", a.url, "--model", "gA", "--endpoint", b.url,
+                         "--model", "gB", "--per-generator", "2", "--out", tmp_path / "syn")
+    assert result.code == 0, result.stderr
+    candidates = [json.loads(line) for line in (tmp_path / "syn/candidates.jsonl").read_text().splitlines()]
+    kept = [json.loads(line) for line in (tmp_path / "syn/pool.jsonl").read_text().splitlines()]
+    assert len(candidates) == 2 and len(kept) == 1  # both generators write the same two problems
+    assert kept[0]["prompt"].startswith("Problem 0") and kept[0]["answer"] == "3"

@@ -39,15 +39,18 @@ class SynthCandidate:
 
 
 def synthesize(generators: list[ChatClient], per_generator: int, *, temperature: float = 1.0) -> list[SynthCandidate]:
-    """``per_generator`` problems from each generator, each solved by all generators (temperature 0)."""
+    """``per_generator`` problems from each generator (duplicates dropped), each solved by all (temperature 0)."""
     from limr_kit.rewards.extract import boxed_answers
     from limr_kit.rewards.grader import Grader
 
     problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for client in generators:
         for reply in client.chat_many([(SYNTHESIS_PROMPT, temperature, seed) for seed in range(per_generator)]):
-            if reply.text and reply.text.strip():
-                problems.append((client.name, reply.text.strip()))
+            text = (reply.text or "").strip()
+            if text and text not in seen:  # the same problem twice would be two samples with one id
+                seen.add(text)
+                problems.append((client.name, text))
     solutions = {
         client.name: client.chat_many([(TRAINING_PROMPT.replace("[PROBLEM]", text), 0.0, 0) for _, text in problems])
         for client in generators
