@@ -111,10 +111,13 @@ class Annotation:
         return cls(str(row["id"]), row.get("skills", {}), row.get("raw", {}), row.get("failures", {}))
 
 
-def annotate(pool: list[Candidate], client: ChatClient, categories: tuple[str, ...] = CATEGORIES) -> list[Annotation]:
+def annotate(
+    pool: list[Candidate], client: ChatClient, categories: tuple[str, ...] = CATEGORIES, max_tokens: int = 512
+) -> list[Annotation]:
     """One call per (problem, category) through ``client``; replies parsed, failures recorded."""
     jobs = [(problem, name) for problem in pool for name in categories]
-    replies = client.chat_many([(skill_prompt(name, problem.prompt), 0.0, 0) for problem, name in jobs])
+    prompts = [(skill_prompt(name, problem.prompt), 0.0, 0) for problem, name in jobs]
+    replies = client.chat_many(prompts, max_tokens=max_tokens)
     by_id = {problem.id: Annotation(problem.id) for problem in pool}
     for (problem, name), reply in zip(jobs, replies, strict=True):
         note = by_id[problem.id]
