@@ -84,8 +84,13 @@ def test_skills_calls_caches_and_records_failures(skills_server, run_cli, tmp_pa
     # 10 (problem, category) calls, plus one retry of the failing one.
     assert skills_server.requests - before == 11
     rows = {row["id"]: row for row in map(json.loads, (out / "skills.jsonl").read_text().splitlines())}
-    assert rows["p1"]["spectrum"] == {"Algebra": 10, "Geometry": 0, "Number Theory": 0, "Precalculus": 0,
-                                      "Probability": 0}
+    assert rows["p1"]["spectrum"] == {
+        "Algebra": 10,
+        "Geometry": 0,
+        "Number Theory": 0,
+        "Precalculus": 0,
+        "Probability": 0,
+    }
     assert set(rows["p2"]["failures"]) == {"Geometry", "Precalculus"}
     assert "Geometry" not in rows["p2"]["skills"] and rows["p2"]["raw"]["Geometry"] == "no tags here"
     assert "2 calls failed" in result.stderr
@@ -113,8 +118,20 @@ def test_api_key_is_sent_and_never_printed(monkeypatch, run_cli, tmp_path):
         assert ChatClient(server.url, "m", api_key_env="MY_KEY").chat("hi").text == TABLE22_NONE
         assert server.authorization == "Bearer sk-secret-123"
         pool = _pool_file(tmp_path / "pool.jsonl", [{"id": "p1", "prompt": "x", "answer": "1"}])
-        result = run_cli("-v", "polymath", "skills", pool, "--endpoint", server.url, "--model", "m",
-                         "--out", tmp_path / "o", "--api-key-env", "MY_KEY")
+        result = run_cli(
+            "-v",
+            "polymath",
+            "skills",
+            pool,
+            "--endpoint",
+            server.url,
+            "--model",
+            "m",
+            "--out",
+            tmp_path / "o",
+            "--api-key-env",
+            "MY_KEY",
+        )
     assert result.code == 0, result.stderr
     assert "sk-secret" not in result.stdout + result.stderr
     assert not any("sk-secret" in p.read_text() for p in (tmp_path / "o").rglob("*.json*"))
@@ -155,8 +172,10 @@ def test_select_rules_and_tie_breaks():
 def _write_fixed_files(tmp_path: Path) -> tuple[Path, Path]:
     pool = _pool_file(
         tmp_path / "pool.jsonl",
-        [{"id": c.id, "prompt": c.prompt, "answer": c.answer, "lim_score": c.lim_score, "category": c.category}
-         for c in POOL],
+        [
+            {"id": c.id, "prompt": c.prompt, "answer": c.answer, "lim_score": c.lim_score, "category": c.category}
+            for c in POOL
+        ],
     )
     skills = tmp_path / "skills.jsonl"
     skills.write_text("".join(json.dumps(note.to_row()) + "\n" for note in NOTES))
@@ -226,14 +245,23 @@ def test_label_check_flags_prime_and_pi1_and_passes_a_correct_sample(run_cli, sh
 
     row = pq.read_table(shared_data / "oneshot/train/one_shot_rlvr/pi1_r128.parquet").slice(0, 1).to_pylist()[0]
     pi1 = tmp_path / "pi1.json"
-    pi1.write_text(json.dumps({"name": "pi1", "prompt": row["prompt"][0]["content"],
-                               "answer": row["reward_model"]["ground_truth"]}))
+    pi1.write_text(
+        json.dumps(
+            {"name": "pi1", "prompt": row["prompt"][0]["content"], "answer": row["reward_model"]["ground_truth"]}
+        )
+    )
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"name": "coeffs", "prompt": "Find the sum of the coefficients ...", "answer": "5"}))
     with ReplayServer(_solver) as server:
         common = ("--endpoint", server.url, "--model", "solver")
-        prime = run_cli("polymath", "label-check", shared_data / "polymath/synthetic_samples.jsonl",
-                        "--name", "synthetic_prime", *common)
+        prime = run_cli(
+            "polymath",
+            "label-check",
+            shared_data / "polymath/synthetic_samples.jsonl",
+            "--name",
+            "synthetic_prime",
+            *common,
+        )
         pi = run_cli("polymath", "label-check", pi1, *common)
         ok = run_cli("polymath", "label-check", good, *common)
     assert prime.code == 1 and "Flagged" in prime.stderr
@@ -265,10 +293,33 @@ def _generator(answers: dict[int, str]):
 def test_synthesize_keeps_only_candidates_the_generators_agree_on(run_cli, tmp_path):
     # Generator B writes 12/4 where A writes 3: the grader, not string equality, says they agree.
     with ReplayServer(_generator({0: "3", 1: "7"})) as a, ReplayServer(_generator({0: "12/4", 1: "8"})) as b:
-        result = run_cli("polymath", "synthesize", "--endpoint", a.url, "--model", "gA", "--endpoint", b.url,
-                         "--model", "gB", "--per-generator", "2", "--out", tmp_path / "syn")
+        result = run_cli(
+            "polymath",
+            "synthesize",
+            "--endpoint",
+            a.url,
+            "--model",
+            "gA",
+            "--endpoint",
+            b.url,
+            "--model",
+            "gB",
+            "--per-generator",
+            "2",
+            "--out",
+            tmp_path / "syn",
+        )
     assert result.code == 0, result.stderr
     candidates = [json.loads(line) for line in (tmp_path / "syn/candidates.jsonl").read_text().splitlines()]
     kept = [json.loads(line) for line in (tmp_path / "syn/pool.jsonl").read_text().splitlines()]
     assert len(candidates) == 2 and len(kept) == 1  # both generators write the same two problems
     assert kept[0]["prompt"].startswith("Problem 0") and kept[0]["answer"] == "3"
+
+
+@pytest.mark.shared
+def test_pool_cli_and_a_scores_file_without_the_score_column(run_cli, shared_data, tmp_path):
+    math8k = shared_data / "limr/prompts/math.8k.json"
+    result = run_cli("polymath", "pool", shared_data / "limr/scores.json", math8k, "--out", tmp_path / "pool.jsonl")
+    assert result.code == 0 and len((tmp_path / "pool.jsonl").read_text().splitlines()) == 65
+    result = run_cli("polymath", "pool", math8k, math8k, "--out", tmp_path / "bad.jsonl")
+    assert result.code == 1 and "without a 'score'" in result.stderr and not (tmp_path / "bad.jsonl").exists()

@@ -44,7 +44,9 @@ def test_one_sample_openrlhf_launch_parses(name, expected, tmp_path, one_sample,
     assert len(rows) == 128
 
 
-@pytest.mark.parametrize(("name", "generations", "beta"), [("polymath-grpo-trl", 16, 0.0), ("oneshot-pi1-trl", 8, 1e-3)])
+@pytest.mark.parametrize(
+    ("name", "generations", "beta"), [("polymath-grpo-trl", 16, 0.0), ("oneshot-pi1-trl", 8, 1e-3)]
+)
 def test_one_sample_trl_recipes_resolve(name, generations, beta, tmp_path, one_sample):
     result = dry_run(name, tmp_path / "run", one_sample)
     assert result.status == "dry-run" and result.samples == 128
