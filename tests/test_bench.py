@@ -82,11 +82,19 @@ def bench_data(tmp_path_factory) -> Path:
     return root
 
 
-def run_limr(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def run_limr(*args: str, timeout: float = 900, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "LIMR_NO_PROGRESS": "1", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "limr_kit", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout
-    )
+        [sys.executable, "-m", "limr_kit", *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
+    )  # fmt: skip
+
+
+def assert_only_our_own_lines(stderr: str) -> None:
+    """At default verbosity a finished run's stderr holds limr-kit's closing line and nothing of vLLM, torch,
+    TRL or lm-eval (their warnings, CPU-backend hints, tqdm bars, git's "fatal:")."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert all(line.startswith("results: ") for line in lines), stderr[-3000:]
 
 
 # --- definitions, data and metrics -------------------------------------------------------------
@@ -172,6 +180,7 @@ def paper_run(tiny_model, bench_data, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("paper") / "run"
     result = run_limr("bench", tiny_model, "--suite", "limr-paper", "--data-dir", bench_data, "--out", out, "--json")
     assert result.returncode == 0, result.stderr[-3000:]
+    (out.parent / "stderr.txt").write_text(result.stderr)
     return out, json.loads(result.stdout)
 
 
@@ -182,6 +191,7 @@ def _samples(out: Path) -> dict[tuple[str, str], list[dict]]:
 
 @pytest.mark.slow
 def test_bench_with_vllm_writes_results_and_samples(paper_run):
+    assert_only_our_own_lines((paper_run[0].parent / "stderr.txt").read_text())
     out, results = paper_run
     assert json.loads((out / "results.json").read_text()) == results
     assert results["schema"] == "limr-kit/bench-results@1" and results["status"] == "complete"
@@ -318,8 +328,10 @@ def test_a_replica_that_dies_stops_the_run_cleanly_and_it_resumes(random_model, 
 
 
 def _greedy_run(tiny_model: Path, bench_data: Path, out: Path, *engine_args: str) -> dict[str, list[dict]]:
-    result = run_limr("bench", tiny_model, "--suite", "math500", *engine_args, "--data-dir", bench_data, "--out", out)
+    args = ("bench", tiny_model, "--suite", "math500", *engine_args, "--data-dir", bench_data, "--out", out)
+    result = run_limr(*args, cwd=out.parent)  # outside a git checkout, where lm-eval's git lookup prints "fatal:"
     assert result.returncode == 0, result.stderr[-3000:]
+    assert_only_our_own_lines(result.stderr)
     return {question: completions for (_, question), completions in _samples(out).items()}
 
 

@@ -152,6 +152,19 @@ def test_gpu_image_pins_resolve_together_on_pypi(name: str) -> None:
     assert "torch" in versions and "hatchling" in versions
 
 
+def test_the_train_gpu_extra_pins_what_the_train_image_pins() -> None:
+    """`pip install -e '.[train-gpu]'` from a checkout gets the train image's OpenRLHF stack, pin for pin."""
+    import tomllib
+
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["train-gpu"]
+    image = set()
+    for name in ("vllm", "train-stack", "train-openrlhf"):
+        for line in (REPO / "containers" / "requirements" / f"{name}.txt").read_text().splitlines():
+            if line.strip() and not line.startswith(("#", "-r")):
+                image.add(line.split("#")[0].strip().replace("openrlhf[vllm]", "openrlhf"))
+    assert set(extra) == image
+
+
 def test_strip_options_removes_image_and_gpus() -> None:
     args = ["bench", "m", "--image", "t:1", "--out", "o", "--gpus=all", "--n", "2"]
     assert strip_options(args, ("--image", "--gpus")) == ["bench", "m", "--out", "o", "--n", "2"]

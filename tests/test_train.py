@@ -16,7 +16,14 @@ import pytest
 from limr_kit.errors import ConfigError, UnknownNameError
 from limr_kit.machine import cuda_gpus
 from limr_kit.train import Overrides, TrainOptions, load_recipe, recipe_names, train
-from limr_kit.train.openrlhf import OpenRLHFArguments, check_flags, installed_openrlhf, scheduler_steps
+from limr_kit.train.openrlhf import (
+    OpenRLHFArguments,
+    accumulation_misalignment,
+    check_flags,
+    installed_openrlhf,
+    reward_file,
+    scheduler_steps,
+)
 
 
 OPENRLHF_WHEEL = "openrlhf-0.11.2-cp311-cp311-manylinux1_x86_64.whl"
@@ -182,7 +189,7 @@ def test_limr_ppo_dry_run_prints_the_papers_launch(run_cli, tmp_path, problems_f
         "--train.num_episodes 30",
         "--actor.model_name_or_path Qwen/Qwen2.5-Math-7B",
         "--critic.model_name_or_path Qwen/Qwen2.5-Math-7B",
-        f"--data.prompt_dataset {out.resolve()}/data/prompts.jsonl",
+        '--data.prompt_dataset "$RUN_DIR"/data/prompts.jsonl',
         "--data.input_key context_messages",
     ):
         assert flag in result.stdout, flag
@@ -191,9 +198,9 @@ def test_limr_ppo_dry_run_prints_the_papers_launch(run_cli, tmp_path, problems_f
     assert f"limr-kit score {out}/rewards --samples-per-prompt 8" in result.stderr.replace("\n", " ")
     script = out / "launch.sh"
     assert os.access(script, os.X_OK) and script.read_text() == result.stdout.rstrip("\n") + "\n"
-    assert f'"LIMR_REWARD_LOG_DIR": "{out.resolve()}/rewards"' in script.read_text()
-    assert '"LIMR_REWARD_MODE": "limr-compat"' in script.read_text()
-    reward_file = flag_values(tuple(result.stdout.replace("\\\n", " ").split()))["reward.remote_url"]
+    assert '"LIMR_REWARD_LOG_DIR": "@RUN_DIR@/rewards"' in script.read_text()
+    assert '"LIMR_REWARD_MODE": "limr-compat"' in script.read_text() and str(tmp_path) not in script.read_text()
+    reward_file = flag_values(tuple(json.loads((out / "run.json").read_text())["command"]))["reward.remote_url"]
     assert reward_file.endswith("limr_kit/rewards/openrlhf_reward.py") and Path(reward_file).is_file()
     rows = [json.loads(line) for line in (out / "data" / "prompts.jsonl").read_text().splitlines()]
     assert rows[0]["context_messages"] == [
@@ -231,6 +238,52 @@ def test_every_openrlhf_recipe_parses_with_openrlhf_0_11_2(tmp_path, problems_fi
         # OpenRLHF turns the ratio into ceil(max_steps * ratio) warm-up steps: LIMR's 10.
         horizon = scheduler_steps(load_recipe(name).recipe.openrlhf, 40)
         assert math.ceil(horizon * getattr(parsed, "actor.lr_warmup_ratio")) == 10
+
+
+def test_a_moved_run_folder_still_launches_with_its_own_paths(tmp_path, problems_file, openrlhf_package):
+    """The launch is portable: moved elsewhere, it runs OpenRLHF on the files beside it and the installed reward.
+
+    ``ray`` here is a stand-in that prints the job it is given (no GPU to run OpenRLHF on); the argv it receives is
+    then parsed by OpenRLHF 0.11.2's own parser.
+    """
+    dry_run("limr-ppo", tmp_path / "written-here", problems_file)
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    (tmp_path / "written-here").rename(moved)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ray").write_text(
+        '#!/usr/bin/env bash\n[ "$1" = status ] && exit 0\nprintf "%s\\n" "$@" > "$JOB_ARGS"\n'
+    )
+    (bin_dir / "ray").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LIMR_PYTHON": sys.executable,
+           "JOB_ARGS": str(tmp_path / "job.txt")}  # fmt: skip
+    done = subprocess.run(["bash", str(moved / "launch.sh")], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    job = (tmp_path / "job.txt").read_text().splitlines()
+    runtime_env = json.loads(next(arg for arg in job if arg.startswith("--runtime-env-json=")).split("=", 1)[1])
+    assert runtime_env["env_vars"]["LIMR_REWARD_LOG_DIR"] == f"{moved}/rewards"
+    assert runtime_env["env_vars"]["LIMR_GRADER_WORKERS"] == "4"
+    argv = job[job.index("--") + 4 :]  # after: -- python3 -m openrlhf.cli.train_ppo_ray
+    assert job[job.index("--") + 1 : job.index("--") + 4] == ["python3", "-m", "openrlhf.cli.train_ppo_ray"]
+    check_flags(argv, openrlhf_package, "moved")
+    parsed = OpenRLHFArguments(openrlhf_package).parser().parse_args(argv)
+    assert getattr(parsed, "data.prompt_dataset") == f"{moved}/data/prompts.jsonl"
+    assert Path(getattr(parsed, "data.prompt_dataset")).is_file()
+    assert getattr(parsed, "ckpt.path") == f"{moved}/ckpt" and getattr(parsed, "ckpt.output_dir") == f"{moved}/model"
+    assert Path(getattr(parsed, "reward.remote_url")).samefile(reward_file())
+
+
+def test_the_partial_last_rollout_batch_keeps_updates_inside_one_rollout(tmp_path):
+    """limr-ppo's data.max_samples fills whole accumulation windows; without it, the dry run says why it matters."""
+    limr = load_recipe("limr-ppo").recipe.openrlhf
+    assert accumulation_misalignment(limr, 1389) is None  # 1,376 prompts: 352 in the last batch, 11 windows
+    unaligned = accumulation_misalignment({**limr, "data.max_samples": None}, 1389)
+    assert unaligned and "365 prompts x 8 samples" in unaligned and "data.max_samples to 1376" in unaligned
+    # By hand: 365 prompts x 8 samples over 8 GPUs in micro-batches of 4 is 92 micro-batches; 92 % (256 / 32) = 4.
+    assert math.ceil(365 * 8 / 8 / 4) % (256 // (4 * 8)) == 4
+    full = load_recipe("full-ppo").recipe.openrlhf
+    assert "data.max_samples to 8512" in accumulation_misalignment(full, 8523)
 
 
 def test_model_override_reaches_actor_and_critic(tmp_path, problems_file):

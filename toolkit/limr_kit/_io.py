@@ -77,6 +77,22 @@ def ensure_writable_dir(path: str | Path) -> Path:
     return path
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc/self/status``; else set and restored)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as status:
+            return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def with_umask_mode(path: Path, *, folder: bool = False) -> Path:
+    """Give a ``mkstemp``/``mkdtemp`` path (``0600``/``0700``) the mode a plain ``open``/``mkdir`` would have."""
+    path.chmod((0o777 if folder else 0o666) & ~current_umask())
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed onto ``path``."""
@@ -84,7 +100,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ensure_writable_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = with_umask_mode(Path(tmp))
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -125,7 +141,9 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
     ensure_writable_dir(out_dir.parent if out_dir.parent != Path("") else Path("."))
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"Output path {out_dir} exists and is not a folder. Choose another --out.")
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".staging", dir=out_dir.parent))
+    stage = with_umask_mode(
+        Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".staging", dir=out_dir.parent)), folder=True
+    )
     try:
         yield stage
         if not out_dir.exists():

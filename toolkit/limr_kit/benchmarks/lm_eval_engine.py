@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, configure_vllm_environment
+from limr_kit.console import quiet
 from limr_kit.errors import EngineError
 
 
@@ -90,6 +91,28 @@ def _task_yaml(name: str, docs: Path, request: GenerationRequest) -> str:
     return yaml.safe_dump(config, sort_keys=False) + "process_results: !function utils.process_results\n"
 
 
+def _without_progress_bar(generate: Any) -> Any:
+    """vLLM's ``LLM.generate`` with its tqdm bar off (lm-eval turns it on; our progress display shows the run)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return generate(*args, **{**kwargs, "use_tqdm": False})
+
+    return run
+
+
+def _git_describe_quietly() -> str | None:
+    """lm-eval's ``get_git_commit_hash`` (the working folder's ``git describe``) without git's stderr."""
+    import subprocess
+
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return described.stdout.strip() or None
+
+
 @dataclass
 class LmEvalEngine:
     """lm-eval with its ``vllm`` (default) or ``hf`` backend, one model instance for the whole run."""
@@ -116,6 +139,8 @@ class LmEvalEngine:
                 arguments.update(dtype="float32", enforce_eager=True)
             arguments.update(self.extra)
             self.lm = VLLM(**arguments)
+            if quiet():
+                self.lm.model.generate = _without_progress_bar(self.lm.model.generate)
         elif self.backend == "hf":
             import torch
             from lm_eval.models.huggingface import HFLM
@@ -138,7 +163,10 @@ class LmEvalEngine:
 
     def generate(self, requests: Sequence[GenerationRequest], on_finished: OnFinished) -> None:
         import lm_eval
+        import lm_eval.evaluator
         from lm_eval.tasks import TaskManager
+
+        lm_eval.evaluator.get_git_commit_hash = _git_describe_quietly  # its own prints git's "fatal:" outside a repo
 
         groups: dict[tuple, list[GenerationRequest]] = defaultdict(list)
         for request in requests:

@@ -12,7 +12,8 @@ from rich.markup import escape
 
 from limr_kit import __version__
 from limr_kit.cli import bench, containers, hub, lim, models, polymath, release, rewards, train
-from limr_kit.console import err, setup_logging
+from limr_kit.cli._help import tidy_help
+from limr_kit.console import err, quiet_third_party, setup_logging
 from limr_kit.errors import LimrError
 
 
@@ -23,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
@@ -35,12 +36,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show debug logs, and other libraries' warnings and progress bars.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """limr-kit: Less-is-More RL toolkit."""
+    quiet_third_party(verbose)
     setup_logging(verbose)
 
 
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors print one message and exit with status 1."""
     try:
         # The arguments are kept for commands that repeat themselves inside an image (--image).
-        app(args=argv, prog_name="limr-kit", obj={"argv": list(sys.argv[1:] if argv is None else argv)})
+        command = typer.main.get_command(app)
+        tidy_help(command)
+        command(args=argv, prog_name="limr-kit", obj={"argv": list(sys.argv[1:] if argv is None else argv)})
     except LimrError as exc:
         err.print(format_error(exc), highlight=False)
         if os.environ.get("LIMR_DEBUG") == "1":

@@ -161,7 +161,15 @@ def _rich_table(lines: list[list[str]], title: str) -> Table:
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run folders written by limr-kit bench.")],
     reference: Annotated[
-        str | None, typer.Option("--reference", help="'paper': add LIMR's reported Table 2-3 rows.")
+        str | None,
+        typer.Option(
+            "--reference",
+            help="'paper': add LIMR's reported Table 2-3 rows; 'polymath': the polymath paper's Table 3 / 12 rows.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="With --reference polymath: 'domain' (Table 3) or 'benchmark' (Table 12, default)."),
     ] = None,
     fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Output format.")] = FormatChoice.rich,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also write a grouped bar chart (PNG).")] = None,
@@ -173,7 +181,7 @@ def compare(
     from limr_kit._io import atomic_path
     from limr_kit.benchmarks.compare import compare_runs, paired_rows, plot_comparison, render, table_rows
 
-    comparison = compare_runs(list(runs), reference, baseline)
+    comparison = compare_runs(list(runs), reference, baseline, by)
     if fmt is FormatChoice.rich:
         out.print(_rich_table(table_rows(comparison), "accuracy (%) with 95% bootstrap CI"))
         if comparison.paired:

@@ -102,6 +102,8 @@ def score(
         print_json(summary)
     else:
         _print_summary(summary, out_dir)
+    for warning in summary["warnings"]:
+        err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
 
 
 def curate(

@@ -12,6 +12,7 @@ import numpy as np
 
 from limr_kit import __version__
 from limr_kit._io import staged_output, write_json, write_jsonl
+from limr_kit.lim.diagnostics import score_warnings
 from limr_kit.lim.plots import plot_score_histogram, plot_trajectories
 from limr_kit.lim.scoring import ScoreResult
 
@@ -52,6 +53,7 @@ def summarise(result: ScoreResult) -> dict[str, Any]:
         },
         "n_epochs": int(result.curves.shape[1]),
         "reference_curve": [float(value) for value in result.reference_curve],
+        "warnings": score_warnings(result),
         "input": report,
         "toolkit": {"name": "limr-kit", "version": __version__},
     }

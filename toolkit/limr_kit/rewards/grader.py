@@ -44,8 +44,9 @@ class Grade:
 
 
 def default_workers() -> int:
-    """Worker processes per grader: ``LIMR_GRADER_WORKERS`` or the number of CPUs."""
-    return max(1, int(os.environ.get("LIMR_GRADER_WORKERS", os.cpu_count() or 1)))
+    """Worker processes per grader: ``LIMR_GRADER_WORKERS``, else the CPUs this process may run on."""
+    given = os.environ.get("LIMR_GRADER_WORKERS")
+    return max(1, int(given) if given else len(os.sched_getaffinity(0)))
 
 
 class Grader:

@@ -27,9 +27,11 @@ REWARD_MODULE = "limr_kit.rewards.openrlhf_reward"
 ENTRY_POINT = ("python3", "-m", "openrlhf.cli.train_ppo_ray")
 SUPPORTED = "0.11"
 TESTED = "0.11.2"  # the release the tests parse every shipped recipe with
-# train_ppo_ray's defaults (0.11.2) for the values the scheduler horizon depends on.
+# train_ppo_ray's defaults (0.11.2) for the values the scheduler horizon and the accumulation windows depend on.
 _DEFAULTS = {
+    "rollout.batch_size": 1024,
     "rollout.n_samples_per_prompt": 1,
+    "train.micro_batch_size": 1,
     "train.batch_size": 128,
     "train.num_episodes": 1,
     "train.max_epochs": 1,
@@ -145,38 +147,93 @@ def plan_launch(
     }
     flags = render_flags({**managed, **args}, {"out": str(out), "model": model})
     command = (*ENTRY_POINT, *flags)
-    return OpenRLHFPlan(command, dict(env), launch_script(command, env, recipe_name), horizon, ratio)
+    script = launch_script(command, env, recipe_name, run_dir=out, reward=str(reward_file()))
+    return OpenRLHFPlan(command, dict(env), script, horizon, ratio)
 
 
-def _lines(command: Sequence[str]) -> list[str]:
+def accumulation_misalignment(args: Mapping[str, Any], n_prompts: int) -> str | None:
+    """A note when an episode's partial last rollout batch leaves a gradient-accumulation window half full.
+
+    DeepSpeed counts accumulation boundaries over the whole run (``micro_steps``) and OpenRLHF 0.11 never resets
+    them, so after such a batch every optimizer step mixes micro-batches of two rollouts.
+    """
+    value = {**_DEFAULTS, **{key: args[key] for key in _DEFAULTS if args.get(key) is not None}}
+    world = int(args.get("actor.num_nodes") or 1) * int(args.get("actor.num_gpus_per_node") or 1)
+    micro = int(value["train.micro_batch_size"])
+    rollout = int(value["rollout.batch_size"])
+    samples = int(value["rollout.n_samples_per_prompt"])
+    window = int(value["train.batch_size"]) // (micro * world)
+    prompts = min(n_prompts, int(args.get("data.max_samples") or n_prompts))
+    last = prompts % rollout
+    if window <= 1 or not last or math.ceil(last * samples / world / micro) % window == 0:
+        return None
+    per_window = window * micro * world  # samples in one accumulation window over all GPUs
+    step = per_window // math.gcd(per_window, samples)  # prompts that fill whole windows
+    aligned = prompts // rollout * rollout + last // step * step
+    return (
+        f"Each episode ends with a partial rollout batch of {last} prompts x {samples} samples, which leaves a "
+        f"DeepSpeed gradient-accumulation window ({window} micro-batches) half full; OpenRLHF never resets the "
+        "count, so every later update mixes two rollouts. Set data.max_samples to "
+        f"{aligned} (or a rollout.batch_size that divides the data) to keep updates aligned."
+    )
+
+
+def _shell_word(token: str, run_dir: str, reward: str) -> str:
+    """A token for the script: paths in the run folder relative to ``$RUN_DIR``, the reward file ``$REWARD_FILE``."""
+    if token == reward:
+        return '"$REWARD_FILE"'
+    if token == run_dir or token.startswith(run_dir + "/"):
+        rest = token[len(run_dir) :]
+        return '"$RUN_DIR"' + (shlex.quote(rest) if rest else "")
+    return shlex.quote(token)
+
+
+def _lines(command: Sequence[str], run_dir: str, reward: str) -> list[str]:
     """The command one flag (with its values) per line."""
     lines: list[str] = []
     for token in command:
+        word = _shell_word(token, run_dir, reward)
         if token.startswith("--") or not lines:
-            lines.append(shlex.quote(token))
+            lines.append(word)
         else:
-            lines[-1] += " " + shlex.quote(token)
+            lines[-1] += " " + word
     return lines
 
 
-def launch_script(command: Sequence[str], env: Mapping[str, str], recipe_name: str) -> str:
-    """A bash script submitting the run as a Ray job (starting a one-node Ray cluster if none is running)."""
-    runtime_env = json.dumps({"env_vars": dict(env)})
+def launch_script(
+    command: Sequence[str], env: Mapping[str, str], recipe_name: str, *, run_dir: Path, reward: str
+) -> str:
+    """A bash script submitting the run as a Ray job (starting a one-node Ray cluster if none is running).
+
+    It is portable: paths inside the run folder are taken from where the script lies, and limr-kit's reward
+    file is looked up in the Python that runs the job (``LIMR_PYTHON``, default ``python3``) at launch time.
+    """
+    folder = str(run_dir)
+    portable_env = {name: value.replace(folder, "@RUN_DIR@") for name, value in env.items()}
+    runtime_env = json.dumps({"env_vars": portable_env})
     head = [
         "#!/usr/bin/env bash",
         f"# Written by `limr-kit train` (recipe {recipe_name}): OpenRLHF {SUPPORTED} PPO as a Ray job.",
         f"# Run it on the Ray head node with OpenRLHF {TESTED} and limr-kit (the image of `limr-kit build train`).",
+        "# The run folder may be moved or copied: paths are relative to this script's folder. On several nodes it",
+        "# must be on a filesystem every node shares (the reward workers write OUT/rewards).",
         "# A running Ray cluster is used as is (start the other nodes with `ray start --address HEAD:6379 --block`);",
         "# otherwise a one-node cluster is started here and stopped at the end. RAY_DASHBOARD names another head.",
         "set -euo pipefail",
+        'RUN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
+        'REWARD_FILE="$("${LIMR_PYTHON:-python3}" -c '
+        + shlex.quote(f"import {REWARD_MODULE} as m; print(m.__file__)")
+        + ')"',
+        f"RUNTIME_ENV={shlex.quote(runtime_env)}",
+        'RUNTIME_ENV="${RUNTIME_ENV//@RUN_DIR@/$RUN_DIR}"',
         'RAY_DASHBOARD="${RAY_DASHBOARD:-http://127.0.0.1:8265}"',
         "if ! ray status >/dev/null 2>&1; then",
         "  ray start --head --node-ip-address 127.0.0.1 --disable-usage-stats",
         "  trap 'ray stop' EXIT",
         "fi",
-        f'ray job submit --address="$RAY_DASHBOARD" --runtime-env-json={shlex.quote(runtime_env)} -- \\',
+        'ray job submit --address="$RAY_DASHBOARD" --runtime-env-json="$RUNTIME_ENV" -- \\',
     ]
-    body = _lines(command)
+    body = _lines(command, folder, reward)
     return "\n".join(head + [f"  {line} \\" for line in body[:-1]] + [f"  {body[-1]}", ""])
 
 

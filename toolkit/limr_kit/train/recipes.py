@@ -167,6 +167,8 @@ class RewardSpec(_Strict):
     mode: Literal["default", "limr-compat"] = "default"
     timeout: float = Field(2.0, gt=0)
     log: bool = True
+    # Grader worker processes per process that grades (OpenRLHF: each vLLM engine actor); None: its CPUs.
+    workers: int | None = Field(None, ge=1)
 
 
 class Recipe(_Strict):

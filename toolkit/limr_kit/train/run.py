@@ -16,6 +16,7 @@ from limr_kit.train.data import Problem, dataset_path, openrlhf_row, read_proble
 from limr_kit.train.openrlhf import (
     SUPPORTED,
     TESTED,
+    accumulation_misalignment,
     check_flags,
     ensure_can_launch,
     installed_openrlhf,
@@ -215,6 +216,8 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
     env = {"LIMR_REWARD_MODE": recipe.reward.mode, "LIMR_REWARD_TIMEOUT": str(recipe.reward.timeout)}
     if recipe.reward.log:
         env["LIMR_REWARD_LOG_DIR"] = str(out / "rewards")
+    if recipe.reward.workers:
+        env["LIMR_GRADER_WORKERS"] = str(recipe.reward.workers)
     plan = plan_launch(
         recipe.openrlhf,
         model=run.model,
@@ -226,6 +229,8 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
         recipe_name=run.loaded.name,
         where=run.loaded.path,
     )
+    if misaligned := accumulation_misalignment(recipe.openrlhf, len(run.problems)):
+        run.notes.append(misaligned)
     installed = installed_openrlhf()
     if installed is None:
         run.notes.append(f"Flags not checked here: OpenRLHF is not installed (limr-kit tests them on {TESTED}).")
@@ -246,6 +251,7 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
         scheduler_steps=plan.scheduler_steps,
         warmup_ratio=plan.warmup_ratio,
         flags_checked_with=f"openrlhf {installed[1]}" if installed else None,
+        grader_workers=recipe.reward.workers or "one per CPU the process may use (LIMR_GRADER_WORKERS unset)",
         score_command=_score_command(run, int(samples)),
     )
     if run.options.dry_run:

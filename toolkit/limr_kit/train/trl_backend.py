@@ -155,6 +155,7 @@ def run_grpo(
         id_field="sample_id",
         eos_token_ids=eos_token_ids(model),
         timeout=reward.timeout,
+        workers=reward.workers,
     )
     try:
         try:

@@ -1,0 +1,79 @@
+"""``compare --reference polymath``: measured runs beside the paper's Table 3 (by domain) or Table 12 rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from limr_kit.benchmarks.compare import Comparison, Row, load_run
+from limr_kit.benchmarks.polymath import default_domain_map, domain_scores, paper_rows, paper_tables, subject_scores
+from limr_kit.errors import InputError
+
+
+# our benchmark names -> the paper's Table 12 columns
+TABLE12_NAMES = {"aime24": "aime2024", "aime25": "aime2025", "minerva_math": "minerva"}
+TABLE12_TITLES = {
+    "math500": "MATH500",
+    "aime2024": "AIME24",
+    "aime2025": "AIME25",
+    "minerva": "Minerva",
+    "gpqa_diamond": "GPQA-D",
+    "supergpqa": "SuperGPQA",
+    "mmlu_pro": "MMLU-Pro",
+    "scibench": "SciBench",
+}
+SOURCE = "One Sample to Rule Them All (arXiv 2601.03111v2), Table {table} (reported, not measured)"
+
+
+def _subject_records(folder: str | Path) -> list[tuple[str, float]]:
+    """(subject, score in %) per question of a run: its recorded subjects, else the benchmark's own."""
+    mapping = default_domain_map()
+    results = json.loads((Path(folder) / "results.json").read_text(encoding="utf-8"))
+    records = []
+    for name, item in results["benchmarks"].items():
+        subjects = item.get("subjects", {})  # question id -> subject, written by polymath benchmarks
+        for question, score in item["per_question"].items():
+            subject = subjects.get(question) or mapping.subject_of(name, "*")
+            records.append((subject, 100 * score))
+    return records
+
+
+def _paper_name(row: dict) -> str:
+    kind = "" if row["sample_type"] == "-" else f" {row['sample_type']}"
+    return f"{row['setting']}{kind} {row['sample']}"
+
+
+def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
+    """Rows for each run and every row the paper reports, by domain or by benchmark."""
+    if not folders:
+        raise InputError("Give at least one run folder (the --out of limr-kit bench).")
+    reported = paper_rows(by)
+    runs = [load_run(folder) for folder in folders]
+    if by == "domain":
+        columns = [key for key in paper_tables()["table3_by_domain"]["columns"] if key != "avg"]
+        titles = {key: key.replace("_", " ").title() for key in columns}
+        measured = [
+            Row(run.name, True, domain_scores(subject_scores(_subject_records(folder))), suite=run.suite)
+            for run, folder in zip(runs, folders, strict=True)
+        ]
+        table = 3
+    else:
+        columns = list(TABLE12_TITLES)
+        titles = dict(TABLE12_TITLES)
+        measured = [
+            Row(
+                run.name,
+                True,
+                {TABLE12_NAMES.get(k, k): v for k, v in run.accuracy.items()},
+                {TABLE12_NAMES.get(k, k): v for k, v in run.ci95.items()},
+                suite=run.suite,
+            )
+            for run in runs
+        ]
+        table = 12
+    paper = [Row(_paper_name(r), False, {c: r[c] for c in columns}) for r in reported]
+    notes = [
+        f"Rows marked (reported): {SOURCE.format(table=table)}.",
+        "AVG is the mean of all columns; '–' where a run did not measure one.",
+    ]
+    return Comparison(measured + paper, columns, titles, None, {}, notes)
