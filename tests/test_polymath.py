@@ -323,3 +323,48 @@ def test_pool_cli_and_a_scores_file_without_the_score_column(run_cli, shared_dat
     assert result.code == 0 and len((tmp_path / "pool.jsonl").read_text().splitlines()) == 65
     result = run_cli("polymath", "pool", math8k, math8k, "--out", tmp_path / "bad.jsonl")
     assert result.code == 1 and "without a 'score'" in result.stderr and not (tmp_path / "bad.jsonl").exists()
+
+
+def test_classify_gives_natural_its_categories(run_cli, tmp_path):
+    def answer(prompt: str, seed: int) -> str:
+        if prompt.startswith("Here is a math problem. Which one"):
+            return "It is about shapes. <answer>Geometry</answer>" if "triangle" in prompt else "<answer>Art</answer>"
+        return TABLE22_ALGEBRA if "scope of Algebra" in prompt else TABLE22_NONE
+
+    pool = _pool_file(
+        tmp_path / "pool.jsonl",
+        [
+            {"id": "t1", "prompt": "A triangle has sides 3, 4, 5.", "answer": "6", "lim_score": 0.6},
+            {"id": "t2", "prompt": "Another triangle.", "answer": "1", "lim_score": 0.6},
+            {"id": "x", "prompt": "Paint it.", "answer": "2", "lim_score": 0.6},
+        ],
+    )
+    with ReplayServer(answer) as server:
+        result = run_cli(
+            "polymath",
+            "skills",
+            pool,
+            "--endpoint",
+            server.url,
+            "--model",
+            "m",
+            "--classify",
+            "--category",
+            "Algebra",
+            "--out",
+            tmp_path / "sk",
+        )
+    assert result.code == 0, result.stderr
+    rows = {row["id"]: row for row in map(json.loads, (tmp_path / "sk/skills.jsonl").read_text().splitlines())}
+    assert (
+        rows["t1"]["category"] == "Geometry" and rows["x"]["category"] is None and "category" in rows["x"]["failures"]
+    )
+    result = run_cli("polymath", "select", pool, tmp_path / "sk/skills.jsonl", "--out", tmp_path / "sel")
+    assert result.code == 1 and "Candidate x has no category" in result.stderr
+    only_triangles = _pool_file(
+        tmp_path / "tri.jsonl", [json.loads(line) for line in pool.read_text().splitlines()][:2]
+    )
+    result = run_cli("polymath", "select", only_triangles, tmp_path / "sk/skills.jsonl", "--out", tmp_path / "sel")
+    assert result.code == 0, result.stderr
+    chosen = json.loads((tmp_path / "sel/selection.json").read_text())["chosen"]
+    assert [(c["category"], c["id"]) for c in chosen] == [("Geometry", "t1")]

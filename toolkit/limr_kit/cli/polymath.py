@@ -67,6 +67,9 @@ def skills(
     category: Annotated[
         list[str] | None, typer.Option("--category", help="Only these categories (repeatable; default all five).")
     ] = None,
+    classify: Annotated[
+        bool, typer.Option("--classify", help="Also ask each problem's MATH subject (for `select --rule natural`).")
+    ] = False,
     api_key_env: KeyEnv = "OPENAI_API_KEY",
     concurrency: Concurrency = 4,
     retries: Retries = 3,
@@ -76,7 +79,7 @@ def skills(
     from limr_kit.polymath.api import run_skills
 
     client = _client(endpoint, model, out_dir / "cache", api_key_env, concurrency, retries, timeout)
-    result = run_skills(pool_path, client, out_dir, category)
+    result = run_skills(pool_path, client, out_dir, category, classify)
     out.print(f"{result.problems} problems annotated, {result.calls} calls made -> {result.path}")
     if result.failures:
         err.print(

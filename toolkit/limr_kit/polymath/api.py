@@ -43,13 +43,15 @@ def write_pool(scores: Path, prompts: Path, out: Path, *, floor: float, toleranc
     )
 
 
-def run_skills(pool_path: Path, client: ChatClient, out: Path, categories: list[str] | None = None) -> SkillsResult:
+def run_skills(
+    pool_path: Path, client: ChatClient, out: Path, categories: list[str] | None = None, classify: bool = False
+) -> SkillsResult:
     """Annotate every pool problem per category into ``OUT/skills.jsonl``; the cache lives in ``OUT/cache``."""
     pool = read_pool(pool_path)
     names = tuple(parse_category(name) for name in categories) if categories else CATEGORIES
-    notes = annotate(pool, client, names)
+    notes = annotate(pool, client, names, classify=classify)
     failures = sum(len(note.failures) for note in notes)
-    if failures == len(pool) * len(names):
+    if failures == len(pool) * (len(names) + classify):
         first = next(iter(notes[0].failures.values()))
         raise EndpointError(
             f"All {failures} calls to {client.endpoint} failed (first: {first}); nothing written. Check --endpoint "
@@ -91,6 +93,8 @@ def run_select(
     categories = read_categories(categories_path) if categories_path else None
     if category is not None:
         categories = {c.id: parse_subject(category) for c in pool}
+    elif categories is None:  # the annotator's categories, where `skills --classify` gave them
+        categories = {note.id: note.category for note in notes if note.category}
     histories = read_histories(history_path) if history_path else None
     choices = select(
         pool, notes, rule, tie_break=tie_break, tolerance=tolerance, categories=categories, histories=histories

@@ -22,6 +22,13 @@ SKILL_PROMPT = (
     "For example: compute derivatives is the skill in precalculus.\nQuestion:\n[QUESTION]"
 )
 
+# Not in the paper (it does not say how subjects were assigned): limr-kit's category prompt for `--classify`.
+CATEGORY_PROMPT = (
+    "Here is a math problem. Which one of these subjects does it belong to: [SUBJECTS]?\n"
+    "Please put only the subject's name within <answer></answer>.\nQuestion:\n[QUESTION]"
+)
+CLASSIFY = "category"  # the key of the category call in an annotation's raw replies and failures
+
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
@@ -91,6 +98,7 @@ class Annotation:
     skills: dict[str, list[str]] = field(default_factory=dict)
     raw: dict[str, str | None] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    category: str | None = None  # from the category prompt (`--classify`)
 
     @property
     def spectrum(self) -> dict[str, int]:
@@ -100,6 +108,7 @@ class Annotation:
     def to_row(self) -> dict:
         return {
             "id": self.id,
+            "category": self.category,
             "skills": self.skills,
             "spectrum": self.spectrum,
             "raw": self.raw,
@@ -108,15 +117,39 @@ class Annotation:
 
     @classmethod
     def from_row(cls, row: dict) -> Annotation:
-        return cls(str(row["id"]), row.get("skills", {}), row.get("raw", {}), row.get("failures", {}))
+        return cls(
+            str(row["id"]), row.get("skills", {}), row.get("raw", {}), row.get("failures", {}), row.get("category")
+        )
+
+
+def category_prompt(question: str) -> str:
+    """The category prompt for one problem (MATH's subjects)."""
+    return CATEGORY_PROMPT.replace("[SUBJECTS]", ", ".join(SUBJECTS)).replace("[QUESTION]", question)
+
+
+def _classify(note: Annotation, reply_text: str) -> None:
+    matches = _ANSWER.findall(reply_text)
+    try:
+        note.category = parse_subject(matches[-1]) if matches else None
+    except InputError:
+        note.category = None
+    if note.category is None:
+        note.failures[CLASSIFY] = "no known subject in <answer>...</answer>"
 
 
 def annotate(
-    pool: list[Candidate], client: ChatClient, categories: tuple[str, ...] = CATEGORIES, max_tokens: int = 512
+    pool: list[Candidate],
+    client: ChatClient,
+    categories: tuple[str, ...] = CATEGORIES,
+    max_tokens: int = 512,
+    classify: bool = False,
 ) -> list[Annotation]:
-    """One call per (problem, category) through ``client``; replies parsed, failures recorded."""
+    """One call per (problem, category) through ``client`` (and one category call each with ``classify``)."""
     jobs = [(problem, name) for problem in pool for name in categories]
     prompts = [(skill_prompt(name, problem.prompt), 0.0, 0) for problem, name in jobs]
+    if classify:
+        jobs += [(problem, CLASSIFY) for problem in pool]
+        prompts += [(category_prompt(problem.prompt), 0.0, 0) for problem in pool]
     replies = client.chat_many(prompts, max_tokens=max_tokens)
     by_id = {problem.id: Annotation(problem.id) for problem in pool}
     for (problem, name), reply in zip(jobs, replies, strict=True):
@@ -124,6 +157,9 @@ def annotate(
         note.raw[name] = reply.text
         if reply.text is None:
             note.failures[name] = reply.error or "failed"
+            continue
+        if name == CLASSIFY:
+            _classify(note, reply.text)
             continue
         try:
             note.skills[name] = parse_skills(reply.text)
