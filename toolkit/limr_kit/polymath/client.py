@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ class ChatClient:
         self.retries = max(0, retries)
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
-        self.calls = 0
+        self.calls = 0  # HTTP requests sent (retries included)
+        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -76,7 +78,8 @@ class ChatClient:
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
-            self.calls += 1
+            with self._lock:
+                self.calls += 1
             try:
                 response = httpx.post(
                     f"{self.endpoint}/chat/completions", json=body, headers=headers, timeout=self.timeout_s
@@ -102,7 +105,10 @@ class ChatClient:
         """One reply, from the cache when this (endpoint, model, prompt, temperature, seed) was answered before."""
         path = self._cache_file(prompt, temperature, seed)
         if path is not None and path.is_file():
-            return Reply(json.loads(path.read_text(encoding="utf-8"))["text"], cached=True)
+            try:
+                return Reply(json.loads(path.read_text(encoding="utf-8"))["text"], cached=True)
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # an unreadable cache entry is asked again and rewritten
         reply = self._post(prompt, temperature, max_tokens, seed)
         if path is not None and reply.text is not None:  # failures are never cached: a rerun retries them
             path.parent.mkdir(parents=True, exist_ok=True)
