@@ -99,6 +99,10 @@ def test_skills_calls_caches_and_records_failures(skills_server, run_cli, tmp_pa
     assert run_cli(*args, "--retries", "0").code == 0
     # Only the HTTP failure is retried; the unparsable reply was cached as a reply.
     assert skills_server.requests - before == 1
+    next((out / "cache").glob("*.json")).write_text("{not json")
+    before = skills_server.requests
+    assert run_cli(*args, "--retries", "0").code == 0
+    assert skills_server.requests - before == 2  # the corrupt entry is asked again, plus the failing call
 
 
 def test_skills_endpoint_down_is_an_error_and_keeps_earlier_output(run_cli, tmp_path):
