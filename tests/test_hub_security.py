@@ -385,4 +385,6 @@ def test_non_loopback_host_needs_a_token_file_or_an_explicit_opt_in(tmp_path):
     server = HubServer(tmp_path / "root", host="0.0.0.0", port=0, token_file=tmp_path / "tokens")
     assert "plain HTTP" in server.warning and TOKEN not in server.warning
     server.stop()
-    assert HubServer(tmp_path / "root", port=0).warning is None
+    server = HubServer(tmp_path / "root", port=0)
+    assert server.warning is None
+    server.stop()

@@ -4,7 +4,7 @@
 body piece by piece from the event loop (:meth:`Request.chunks`), so an LFS upload streams to disk and
 a download streams from it, never whole in memory. Limits: bodies (``max_body``, LFS uploads their
 declared size), headers (h11's incomplete-event size), and idle time: a connection must send complete
-headers within ``idle_timeout`` of opening or of its last answer, and a body may pause no longer.
+headers within ``idle_timeout`` of opening or of its last answer, and each MiB of a body within it (408).
 Protocol errors get a JSON 400 with ``Connection: close``; no raw input is ever echoed into a header.
 """
 
@@ -28,6 +28,7 @@ log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole serve
 
 MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
 _CHUNK = 1 << 20  # a body is handed to the API, and a file sent, in pieces of about this size
+_READ_AHEAD = 4  # pieces read ahead of the API thread
 _MAX_DRAIN = 1 << 20  # an unread body up to this size is skipped so the connection stays usable
 _CAPABILITY_URL = re.compile(r"/lfs-upload/[^/?]+")
 
@@ -45,10 +46,12 @@ class Request:
     headers: Any  # starlette.datastructures.Headers: case-insensitive, values decoded as Latin-1
     base_url: str
     receive: Receive
+    start_task: Callable[..., None]  # starts a task in the event loop, cancelled once the API has answered
     max_body: int = DEFAULT_MAX_BODY
     idle_timeout: float = 60.0
     consumed: bool = False  # reading the body started
-    done: bool = False  # the body was read to its end
+    done: bool = False  # the server received the body to its end
+    _pieces: Any = None  # the read-ahead: a memory object stream of pieces, ``None`` at the end, or an error
 
     @property
     def token(self) -> bytes | None:
@@ -57,35 +60,55 @@ class Request:
         return value[7:].strip().encode("latin-1", "replace") if value.lower().startswith("bearer ") else None
 
     def chunks(self, limit: int | None = None) -> Iterator[bytes]:
-        """The body piece by piece; 413 past ``limit`` (default ``max_body``), before reading if declared."""
+        """The body piece by piece; 413 past ``limit`` (default ``max_body``), before reading if declared.
+
+        The event loop reads ahead (``_READ_AHEAD`` pieces) while this thread hashes and writes, so the
+        network and the disk work at the same time; memory stays bounded by the read-ahead.
+        """
         from anyio.from_thread import run
 
         limit = self.max_body if limit is None else limit
         if "Content-Length" in self.headers:
             content_length(self.headers, limit)
-        self.consumed, total = True, 0
-        while not self.done:
-            chunk = run(self._next_chunk)
-            total += len(chunk)
+        if not self.consumed:
+            self.consumed = True
+            run(self._start_reading)
+        total = 0
+        while (parts := run(self._pieces.receive)) is not None:
+            if isinstance(parts, Exception):
+                raise parts
+            total += sum(map(len, parts))
             if total > limit:
                 raise ApiError(413, f"The request body is over the {limit}-byte limit.")
-            if chunk:
-                yield chunk
+            yield from filter(None, parts)
 
-    async def _next_chunk(self) -> bytes:
-        """Up to about ``_CHUNK`` bytes of the body; ``TimeoutError`` if the client pauses too long."""
+    async def _start_reading(self) -> None:
         import anyio
 
-        parts, size = [], 0
-        while size < _CHUNK and not self.done:
-            with anyio.fail_after(self.idle_timeout):
-                message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionError("the client went away mid-body")
-            parts.append(message.get("body", b""))
-            size += len(parts[-1])
-            self.done = not message.get("more_body", False)
-        return b"".join(parts)
+        sender, self._pieces = anyio.create_memory_object_stream(_READ_AHEAD)
+        self.start_task(self._read_body, sender)
+
+    async def _read_body(self, sender: Any) -> None:
+        """Lists of parts, about ``_CHUNK`` bytes each, into ``sender``, then ``None``; a piece that takes over
+        the idle time to arrive, or a client gone, is sent as the error the API thread raises."""
+        import anyio
+
+        async with sender:
+            try:
+                while not self.done:
+                    parts, size = [], 0
+                    with anyio.fail_after(self.idle_timeout):  # one deadline per piece: cheaper than per read
+                        while size < _CHUNK and not self.done:
+                            message = await self.receive()
+                            if message["type"] == "http.disconnect":
+                                raise ConnectionError("the client went away mid-body")
+                            parts.append(message.get("body", b""))
+                            size += len(parts[-1])
+                            self.done = not message.get("more_body", False)
+                    await sender.send(parts)  # a list, not joined: no copy in the event loop
+                await sender.send(None)
+            except (TimeoutError, ConnectionError) as exc:
+                await sender.send(exc)
 
     def body(self) -> bytes:
         return b"".join(self.chunks())
@@ -147,40 +170,56 @@ class HubApp:
         self.api, self.max_body, self.idle_timeout = api, max_body, idle_timeout
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        from anyio import to_thread
+        import anyio
         from starlette.datastructures import Headers
 
         if scope["type"] != "http":
             return
         headers = Headers(scope=scope)
         host = headers.get("Host") or "{}:{}".format(*scope["server"])
-        request = Request(
-            scope["method"],
-            scope["raw_path"].decode("latin-1"),
-            parse_qs(scope["query_string"].decode("latin-1")),
-            headers,
-            f"http://{host}",
-            receive,
-            self.max_body,
-            self.idle_timeout,
-        )
-        try:
-            reply = await to_thread.run_sync(self.api.handle, request)
-        except ApiError as exc:
-            reply = json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
-        except TimeoutError:
-            reply = json_reply({"error": f"The request body paused for over {self.idle_timeout:g} s."}, 408)
-        except ConnectionError:
-            return  # the client went away: nobody to answer
-        except Exception:  # a bug: answer 500 rather than drop the connection
-            log.exception(
-                "error serving %s %s", request.method, _CAPABILITY_URL.sub("/lfs-upload/<url>", request.path)
+        async with anyio.create_task_group() as tasks:
+            request = Request(
+                scope["method"],
+                scope["raw_path"].decode("latin-1"),
+                parse_qs(scope["query_string"].decode("latin-1")),
+                headers,
+                f"http://{host}",
+                receive,
+                tasks.start_soon,
+                self.max_body,
+                self.idle_timeout,
             )
-            reply = json_reply({"error": "internal server error"}, 500)
+            reply = await self._answer(request)
+            tasks.cancel_scope.cancel()  # stop reading a body the API left unread
+        if request._pieces is not None:
+            request._pieces.close()
+        if reply is None:
+            return  # the client went away: nobody to answer
         if not request.keeps_connection():
             reply.headers["Connection"] = "close"
-        log.debug("%s %s %d", request.method, _CAPABILITY_URL.sub("/lfs-upload/<url>", request.path), reply.status)
+        log.debug("%s %s %d", request.method, _safe_path(request.path), reply.status)
         await _response(reply, request.method)(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Reply | None:
+        """The API's reply, an error reply, or ``None`` if the client went away."""
+        from anyio import to_thread
+
+        try:
+            return await to_thread.run_sync(self.api.handle, request)
+        except ApiError as exc:
+            return json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
+        except TimeoutError:
+            return json_reply({"error": f"The request body stalled: 1 MiB took over {self.idle_timeout:g} s."}, 408)
+        except ConnectionError:
+            return None
+        except Exception:  # a bug: answer 500 rather than drop the connection
+            log.exception("error serving %s %s", request.method, _safe_path(request.path))
+            return json_reply({"error": "internal server error"}, 500)
+
+
+def _safe_path(path: str) -> str:
+    """``path`` for the log: upload capability URLs are secrets."""
+    return _CAPABILITY_URL.sub("/lfs-upload/<url>", path)
 
 
 def _response(reply: Reply, method: str) -> Any:
