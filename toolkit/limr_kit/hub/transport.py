@@ -29,7 +29,8 @@ log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole serve
 MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
 _CHUNK = 1 << 20  # a body is handed to the API, and a file sent, in pieces of about this size
 _READ_AHEAD = 4  # pieces read ahead of the API thread
-_MAX_DRAIN = 1 << 20  # an unread body up to this size is skipped so the connection stays usable
+_MAX_DRAIN = 1 << 20
+_MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread  # an unread body up to this size is skipped so the connection stays usable
 _CAPABILITY_URL = re.compile(r"/lfs-upload/[^/?]+")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -168,6 +169,7 @@ class HubApp:
 
     def __init__(self, api: Any, max_body: int, idle_timeout: float) -> None:
         self.api, self.max_body, self.idle_timeout = api, max_body, idle_timeout
+        self.threads: Any = None  # an anyio.CapacityLimiter, made in the event loop
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         import anyio
@@ -202,10 +204,12 @@ class HubApp:
 
     async def _answer(self, request: Request) -> Reply | None:
         """The API's reply, an error reply, or ``None`` if the client went away."""
-        from anyio import to_thread
+        import anyio
 
+        if self.threads is None:
+            self.threads = anyio.CapacityLimiter(_MAX_THREADS)
         try:
-            return await to_thread.run_sync(self.api.handle, request)
+            return await anyio.to_thread.run_sync(self.api.handle, request, limiter=self.threads)
         except ApiError as exc:
             return json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
         except TimeoutError:
