@@ -15,6 +15,7 @@ from limr_kit.datasets_io import read_table
 from limr_kit.errors import InputError
 from limr_kit.lim.plots import plot_selection_histogram
 from limr_kit.lim.rows import as_number
+from limr_kit.lim.scoring import check_selection
 
 
 SCORE_COLUMN = "selection_score"
@@ -76,8 +77,7 @@ def _load_scores(path: Path, key: str) -> _Scores:
 
 def _choose(scores: _Scores, threshold: float | None, strict: bool, top_k: int | None) -> tuple[set[str], dict]:
     """Keys to keep and a description of the rule used."""
-    if threshold is not None and top_k is not None:
-        raise InputError("Give either --threshold or --top-k, not both.")
+    check_selection(threshold, top_k)
     finite = {key: value for key, value in scores.by_key.items() if not math.isnan(value)}
     if top_k is not None:
         if top_k < 1:

@@ -17,6 +17,7 @@ Random: a seeded uniform draw of ``n`` samples (the RAND baseline).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -113,6 +114,14 @@ def _rank(scores: np.ndarray, usable: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def check_selection(threshold: float | None, top_k: int | None) -> None:
+    """Refuse a threshold given with a top-k, and a threshold that is not a finite number."""
+    if threshold is not None and top_k is not None:
+        raise InputError("Give either --threshold or --top-k, not both.")
+    if threshold is not None and not math.isfinite(threshold):
+        raise InputError(f"--threshold must be a finite number, got {threshold}; e.g. --threshold 0.6.")
+
+
 def score_trajectories(
     trajectories: TrajectorySet,
     method: str = "lim",
@@ -127,8 +136,7 @@ def score_trajectories(
     """Score every sample with ``method`` and select by threshold, top-k or (random) n."""
     if method not in METHODS:
         raise UnknownNameError("scoring method", method, METHODS)
-    if threshold is not None and top_k is not None:
-        raise InputError("Give either --threshold or --top-k, not both.")
+    check_selection(threshold, top_k)
     if method == "random" and (threshold is not None or top_k is not None):
         raise InputError("The random method selects --n samples; it takes no --threshold or --top-k.")
     if method == "random" and n is None:
