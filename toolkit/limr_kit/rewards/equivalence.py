@@ -3,10 +3,13 @@
 1. exact text (plain words compare case-insensitively: ``Tuesday`` = ``tuesday``);
 2. numbers: integers, decimals, fractions, mixed numbers (``2\\frac{1}{2}``), scientific notation,
    compared exactly as rationals, or within a relative 1e-6 (``27`` = ``27.0`` = ``027``; ``0.333`` != ``1/3``);
-3. structure, element by element with this same cascade: tuples and intervals keep order and brackets
-   (``(5,7)`` != ``(7,5)``, ``[1,2)`` != ``(1,2)``); sets and bare lists of solutions ignore order;
+3. equations and labelled values (``y=2x+1`` = ``2x-y+1=0``, ``f(x)=1`` = ``1``, ``AB=4, CD=5`` = ``4, 5``;
+   see ``equations``);
+4. structure, element by element with this same cascade: tuples and intervals keep order and brackets
+   (``(5,7)`` != ``(7,5)``, ``[1,2)`` != ``(1,2)``); sets and bare lists of solutions ignore order but count
+   every element as written (``1, 1, 2`` != ``1, 2``: a repeated element is one more answer);
    unions of intervals ignore the order of their parts; matrices compare cell by cell;
-4. symbolic, last: math-verify with both sides wrapped in ``\\boxed{}`` for LaTeX extraction (gold first;
+5. symbolic, last: math-verify with both sides wrapped in ``\\boxed{}`` for LaTeX extraction (gold first;
    math-verify's comparison is gold-guided); skipped when one side is a plain number and the other a
    tuple/interval/set/matrix or an expression in a variable (never equal).
 """
@@ -164,10 +167,10 @@ def implicit_forms_equal(pred: str, gold: str) -> bool:
 
     sides = []
     for text in (pred, gold):
-        parsed = _parse_boxed(text)
-        if not parsed or not isinstance(parsed[0], sympy.Eq):
+        equation = next(iter(_parse_boxed(text)), None)
+        if not isinstance(equation, sympy.Eq) or not all(isinstance(side, sympy.Expr) for side in equation.args):
             return False
-        sides.append(parsed[0].lhs - parsed[0].rhs)
+        sides.append(equation.lhs - equation.rhs)
     if not sides[0].free_symbols or sides[0].free_symbols != sides[1].free_symbols:
         return False
     ratio = sympy.simplify(sides[0] / sides[1])
