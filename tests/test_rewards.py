@@ -100,6 +100,7 @@ EQUIVALENCE_CASES = [
     # digit groups: unspaced, never from a leading 0 (a wrong answer must never pass)
     (r"32, 349", "32349", False),
     (r"32,\! 349", "32349", True),
+    (r"18, \!107", r"18,\!107", True),
     (r"0,111", "111", False),
     (r"111", "0,111", False),
     (r"-1,234.5", "-1234.5", True),
@@ -116,6 +117,7 @@ EQUIVALENCE_CASES = [
     ("1", "|AB|=1", True),
     ("1", "A:B=1", True),
     ("2", "f(x)=1", False),
+    (r"\frac{\pi}{3}", r"\theta = \frac{\pi}{3}", True),
     (r"2x+1", "y=2x+1", True),
     ("4, 5", "AB=4, CD=5", True),
     ("(4, 5)", "AB=4, CD=5", True),

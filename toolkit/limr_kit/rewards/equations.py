@@ -2,7 +2,7 @@
 
 On normalised answers (see ``normalize``). A *label* is the left side of an ``=`` that names a quantity
 rather than computing one: no digit outside subscripts, no operator (``x``, ``AB``, ``a_{37}``, ``f(x)``,
-``|AB|``, ``A:B``, ``(p,q)``, ``\\frac{NO}{BO}``).
+``|AB|``, ``A:B``, ``(p,q)``, ``\\frac{NO}{BO}``, ``\\angle ABC``; not ``\\sin x``).
 
 - one labelled value against a bare answer compares the value (``f(x)=1`` = ``1``, ``y=2x+1`` = ``2x+1``);
 - values under one label are the list of its values (``x=1,2`` = ``p=1, p=2`` = ``2, 1``);
@@ -24,6 +24,13 @@ from limr_kit.rewards.extract import encloses, split_top_level
 
 _SUBSCRIPT = re.compile(r"_(?:\{[^{}]*\}|[A-Za-z0-9])")
 _LABEL = re.compile(r"^(?=.*[A-Za-z])[A-Za-z|():,\\{} ]+$")
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+# Commands a name may use: Greek letters and decorations. A function computes: tan(theta) = 2 theta is an equation.
+_NAMING_COMMANDS = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi rho sigma tau "
+    "upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Sigma Phi Psi Omega "
+    "angle measuredangle triangle overline overrightarrow vec hat widehat bar tilde frac mathbf".split()
+)
 _RELATION_BEFORE = "<>!:"
 Same = Callable[[str, str], bool]
 
@@ -37,8 +44,10 @@ def split_equation(text: str) -> tuple[str, str] | None:
 
 
 def is_label(text: str) -> bool:
-    """Names a quantity: letters, brackets and commands only, once subscripts are removed."""
-    return bool(_LABEL.match(_SUBSCRIPT.sub("", text)))
+    """Names a quantity: letters, brackets, Greek letters and decorations only, once subscripts are removed."""
+    return bool(_LABEL.match(_SUBSCRIPT.sub("", text))) and all(
+        command in _NAMING_COMMANDS for command in _COMMAND.findall(text)
+    )
 
 
 def labelled_items(text: str) -> list[tuple[str | None, str]] | None:

@@ -55,7 +55,7 @@ _DROP = (
 )
 _SPACING = re.compile(r"(?<!\\)\\[,;: ]")  # \, \; \: and "\ ", but not a line break "\\" then a space
 _NEGATIVE_SPACE = re.compile(r"(?<!\\)\\!")
-_GROUP_COMMA = re.compile(r"(?<=\d),\\!\s*(?=\d)")  # 1,\!000: LaTeX's digit-group comma, whatever the spacing
+_GROUP_COMMA = re.compile(r"(?<=\d)\s*,\s*\\!\s*(?=\d)")  # 1,\!000: LaTeX's digit-group comma, whatever the spacing
 _LIST_WORD = re.compile(r"\s+(?:and|or)\s+")
 _UNITS = (
     "percentage",
