@@ -144,19 +144,40 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for everything the demo writes.")] = Path(
         "demo-output"
     ),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated run.")] = 0,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A smaller experiment (16 problems, 6 questions) in a few minutes.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the base model, training and the RAND subset.")] = 0,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole loop end to end on data it makes itself: score, curate, train, bench, compare, publish."""
-    from limr_kit.demo import run_demo
+    """LIMR's experiment in miniature: FULL, LIM, LIMR vs RAND, bench, compare, publish (tiny model, CPU)."""
+    from limr_kit.demo import run_demo, summary_lines
 
-    result = run_demo(out_dir, seed=seed, console=err)
-    table = Table(title="limr-kit demo", show_header=False)
-    simulated = result["simulated"]
-    table.add_row("LIM on a simulated run", f"{simulated['curated']} of {simulated['scores']['counts']['in']} kept")
-    table.add_row("TRL GRPO on CPU", f"{result['trained']['final_step']} steps, rewards logged per rollout")
-    lim = result["trained"]["lim"]
-    table.add_row("LIM on that run", f"{lim['selected']} of {lim['in']} kept")
-    table.add_row("bench (vLLM, paper protocol)", ", ".join(f"{k} {v:.1f}" for k, v in result["bench"].items()))
-    table.add_row("published and pulled", f"demo/limr-demo-set@v1, {len(result['hub']['pulled_files'])} files")
-    table.add_row("everything in", result["out"])
+    with progress() as bars:
+
+        def finish_last_step() -> None:
+            if bars.tasks:
+                last = bars.tasks[-1]
+                bars.update(last.id, total=last.total or 1, completed=last.total or 1)
+
+        def step(description: str):
+            finish_last_step()
+            task = bars.add_task(description, total=None)
+            return lambda done, total: bars.update(task, completed=done, total=total)
+
+        result = run_demo(out_dir, scale="quick" if quick else "standard", seed=seed, step=step)
+        finish_last_step()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    lines = summary_lines(result)
+    table = Table(title=f"limr-kit demo ({result.scale}): held-out additions, Δ vs FULL paired bootstrap")
+    for name in lines[0]:
+        table.add_column(name)
+    for line in lines[1:]:
+        table.add_row(*line)
     out.print(table)
+    files = Table(title="files to open", show_header=False)
+    for label, path in result.files.items():
+        files.add_row(label, path)
+    out.print(files)
