@@ -160,14 +160,13 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     full_set = out / "data" / "full.jsonl"
     write_jsonl(full_set, demo_problems()[: size.problems])
 
-    def grpo(name: str, dataset: Path, settings: dict[str, Any]) -> Any:
-        samples = sum(1 for _ in dataset.open(encoding="utf-8"))
+    def grpo(name: str, dataset: Path, samples: int, settings: dict[str, Any]) -> Any:
         advance = step(f"{name}: GRPO (TRL, CPU) on {samples} problems, every rollout's reward logged")
         overrides = Overrides(model=str(base), dataset=str(dataset), backend_args={"seed": seed, **settings})
         options = TrainOptions(out=out / "train" / name, overrides=overrides)
         return train(DEMO_RECIPE, options, progress=lambda event: advance(event.done, event.total))
 
-    full = grpo("FULL", full_set, {"num_train_epochs": size.epochs})
+    full = grpo("FULL", full_set, size.problems, {"num_train_epochs": size.epochs})
     step("LIM on FULL's trajectories: the LIMR subset, and RAND of the same size")
     trajectories = load_trajectories(out / "train" / "FULL" / "rewards", ReadOptions())
     keep = max(_PROMPTS_PER_STEP, round(PAPER_FRACTION * size.problems))
@@ -177,8 +176,8 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     rand_set = curate(out / "random" / "scores.jsonl", full_set, "id", out / "sets" / "RAND")
     budget = {"max_steps": full.final_step}
     runs = {"FULL": full}
-    runs["LIMR"] = grpo("LIMR", out / "sets" / "LIMR" / "train.jsonl", budget)
-    runs["RAND"] = grpo("RAND", out / "sets" / "RAND" / "train.jsonl", budget)
+    runs["LIMR"] = grpo("LIMR", out / "sets" / "LIMR" / "train.jsonl", limr_set.n_selected, budget)
+    runs["RAND"] = grpo("RAND", out / "sets" / "RAND" / "train.jsonl", rand_set.n_selected, budget)
 
     data_dir = write_held_out_suite(out / "bench-data")
     models = {"base": base, **{name: out / "train" / name / "model" for name in runs}}
@@ -193,9 +192,7 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     step("publish the LIMR subset and model to a local Hub, pull both back")
     published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=size.bench_limit is not None)
 
-    sizes = {"base": None, "FULL": size.problems, "LIMR": limr_set.n_selected, "RAND": rand_set.n_selected}
-    steps = {name: run.final_step for name, run in runs.items()}
-    rows = tuple(_summary_row(comparison, name, sizes[name], steps.get(name)) for name in RUN_NAMES)
+    rows = tuple(_summary_row(comparison, name, runs.get(name)) for name in RUN_NAMES)
     files = {
         "summary": str(out / "summary.md"),
         "comparison plot": str(out / "compare.png"),
@@ -226,13 +223,14 @@ def _bench_progress(advance: Advance) -> Callable[[str, int, int], Callable[[], 
     return hook
 
 
-def _summary_row(comparison: Any, name: str, samples: int | None, steps: int | None) -> DemoRow:
+def _summary_row(comparison: Any, name: str, trained: Any) -> DemoRow:
+    """The run's bench row beside its training (samples, steps; none for the base model)."""
     row = next(item for item in comparison.rows if item.name == name)
     paired = comparison.paired.get(name, {}).get(BENCH_SUITE)
     return DemoRow(
         name=name,
-        samples=samples,
-        steps=steps,
+        samples=None if trained is None else trained.samples,
+        steps=None if trained is None else trained.final_step,
         accuracy=row.accuracy[BENCH_SUITE],
         ci95=row.ci95[BENCH_SUITE],
         n_questions=row.questions[BENCH_SUITE][0],
