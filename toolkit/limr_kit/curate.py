@@ -112,7 +112,6 @@ def curate(
     column (``limr-kit score`` output) keeps its own selection; otherwise the LIM default 0.6 applies.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     scores_path, dataset_path = Path(scores_path), Path(dataset_path)
     scores = _load_scores(scores_path, key)
@@ -158,21 +157,27 @@ def curate(
         },
         "inputs": {
             "scores": {"path": str(scores_path), "sha256": sha256_file(scores_path)},
-            "dataset": {"path": str(dataset_path), "sha256": _sha256_of(dataset_path)},
+            "dataset": {"path": str(dataset_path), "sha256": dataset_sha256(dataset_path)},
         },
         "columns": curated.column_names,
         "toolkit": {"name": "limr-kit", "version": __version__},
     }
     with staged_output(out_dir) as stage:
-        pq.write_table(curated, stage / "train.parquet")
-        write_jsonl(stage / "train.jsonl", curated.to_pylist())
         plot_selection_histogram(scores.by_key, chosen, rule.get("threshold"), stage / "score_hist.png")
-        manifest["outputs"] = {
-            name: {"sha256": sha256_file(stage / name), "rows": curated.num_rows}
-            for name in ("train.parquet", "train.jsonl")
-        }
-        write_json(stage / "manifest.json", manifest)
+        write_training_set(stage, curated, manifest)
     return CurateResult(Path(out_dir), manifest)
+
+
+def write_training_set(stage: Path, table, manifest: dict[str, Any]) -> None:
+    """Write ``table`` as train.parquet and train.jsonl into ``stage``, and manifest.json with their hashes."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, stage / "train.parquet")
+    write_jsonl(stage / "train.jsonl", table.to_pylist())
+    manifest["outputs"] = {
+        name: {"sha256": sha256_file(stage / name), "rows": table.num_rows} for name in ("train.parquet", "train.jsonl")
+    }
+    write_json(stage / "manifest.json", manifest)
 
 
 def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
@@ -184,7 +189,7 @@ def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
     return {key: summary.get(key) for key in ("method", "parameters", "counts", "n_epochs", "toolkit")}
 
 
-def _sha256_of(path: Path) -> str:
+def dataset_sha256(path: Path) -> str:
     """sha256 of a file, or of a folder's files in name order (a save_to_disk dataset)."""
     if path.is_file():
         return sha256_file(path)

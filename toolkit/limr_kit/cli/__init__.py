@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import bench, containers, hub, lim, models, polymath, release, rewards, sft, train
+from limr_kit.cli import bench, containers, decontam, hub, lim, models, polymath, release, rewards, sft, train
 from limr_kit.cli._help import tidy_help
 from limr_kit.console import err, quiet_third_party, setup_logging
 from limr_kit.errors import LimrError
@@ -50,6 +50,7 @@ def root(
 
 app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
+app.command("decontaminate", rich_help_panel="Select samples")(decontam.decontaminate)
 app.command("train", rich_help_panel="Train")(train.train)
 app.command("sft", rich_help_panel="Train")(sft.sft)
 app.command("grade", rich_help_panel="Grade and benchmark")(rewards.grade)
