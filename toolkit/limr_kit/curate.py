@@ -104,12 +104,17 @@ def curate(
     strict: bool = False,
     top_k: int | None = None,
     split: str = "train",
+    decontaminate: str | None = None,
+    text_field: str | None = None,
+    data_dir: str | Path | None = None,
 ) -> CurateResult:
     """Keep the dataset rows whose score passes the rule; write train.parquet, train.jsonl, manifest.json, score_hist.png.
 
     Scores match dataset rows on ``key`` (compared as text). Dataset rows are unique by key: later
     duplicates are dropped and counted. Without ``threshold``/``top_k``, a scores file with a ``selected``
     column (``limr-kit score`` output) keeps its own selection; otherwise the LIM default 0.6 applies.
+    With ``decontaminate`` (a bench suite), selected rows matching its problems under the default rule are
+    dropped and the report goes to ``decontamination/``.
     """
     import pyarrow as pa
 
@@ -139,9 +144,15 @@ def curate(
     kept = sorted((first_row[text], text) for text in chosen)  # dataset order
     keep_rows = [row for row, _ in kept]
     kept_scores = [scores.by_key[text] for _, text in kept]
-    curated = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
+    selected = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
         SCORE_COLUMN, pa.array(kept_scores, type=pa.float64())
     )
+    found = None
+    if decontaminate is not None:
+        from limr_kit.decontam import check, clean_table
+
+        found = check(selected, decontaminate, text_field=text_field, data_dir=data_dir, where=str(dataset_path))
+    curated = selected if found is None else clean_table(selected, found)
     manifest: dict[str, Any] = {
         "key": key,
         "selection": rule,
@@ -154,6 +165,7 @@ def curate(
             "scores_matched": len(matched),
             "scores_unmatched": len(scores.by_key) - len(matched),
             "selected": curated.num_rows,
+            **({"decontaminated_dropped": selected.num_rows - curated.num_rows} if found is not None else {}),
         },
         "inputs": {
             "scores": {"path": str(scores_path), "sha256": sha256_file(scores_path)},
@@ -162,7 +174,14 @@ def curate(
         "columns": curated.column_names,
         "toolkit": {"name": "limr-kit", "version": __version__},
     }
+    if found is not None:
+        manifest["decontamination"] = found.summary()
     with staged_output(out_dir) as stage:
+        if found is not None:
+            from limr_kit.decontam import write_reports
+
+            (stage / "decontamination").mkdir()
+            write_reports(stage / "decontamination", found, selected, key)
         plot_selection_histogram(scores.by_key, chosen, rule.get("threshold"), stage / "score_hist.png")
         write_training_set(stage, curated, manifest)
     return CurateResult(Path(out_dir), manifest)
@@ -175,7 +194,8 @@ def write_training_set(stage: Path, table, manifest: dict[str, Any]) -> None:
     pq.write_table(table, stage / "train.parquet")
     write_jsonl(stage / "train.jsonl", table.to_pylist())
     manifest["outputs"] = {
-        name: {"sha256": sha256_file(stage / name), "rows": table.num_rows} for name in ("train.parquet", "train.jsonl")
+        name: {"sha256": sha256_file(stage / name), "rows": table.num_rows}
+        for name in ("train.parquet", "train.jsonl")
     }
     write_json(stage / "manifest.json", manifest)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt, OutOpt
+from limr_kit.cli._options import DataDirOpt, JsonOpt, OutOpt, TextFieldOpt
 from limr_kit.console import err, out, print_json
 
 
@@ -18,19 +18,9 @@ class RuleChoice(str, enum.Enum):
     open_r1 = "open-r1"
 
 
-SuiteOpt = Annotated[str, typer.Option("--suite", help="Benchmark suite or single benchmark (as for bench).")]
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub (as bench).")
-]
-TextFieldOpt = Annotated[
-    str | None,
-    typer.Option("--text-field", help="Column with the problem (default: prompt, problem, question, context)."),
-]
-
-
 def decontaminate(
     dataset: Annotated[Path, typer.Argument(help="Training set (JSON, JSONL, CSV, parquet, save_to_disk).")],
-    suite: SuiteOpt,
+    suite: Annotated[str, typer.Option("--suite", help="Benchmark suite or single benchmark (as for bench).")],
     out_dir: OutOpt,
     rule: Annotated[RuleChoice, typer.Option("--rule", help="default (ours) or open-r1's exact rule.")] = (
         RuleChoice.default

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt, OutOpt, StrictOpt, ThresholdOpt, TopKOpt
+from limr_kit.cli._options import DataDirOpt, JsonOpt, OutOpt, StrictOpt, TextFieldOpt, ThresholdOpt, TopKOpt
 from limr_kit.console import err, out, print_json, progress
 
 
@@ -176,6 +176,12 @@ def curate(
     strict: StrictOpt = False,
     top_k: TopKOpt = None,
     split: Annotated[str, typer.Option("--split", help="Split of a saved DatasetDict.")] = "train",
+    decontaminate: Annotated[
+        str | None,
+        typer.Option("--decontaminate", help="Drop selected rows that near-duplicate this bench suite's problems."),
+    ] = None,
+    text_field: TextFieldOpt = None,
+    data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the curated training set: rows whose score passes the threshold (or the top K)."""
@@ -183,7 +189,17 @@ def curate(
 
     with err.status("curating"):
         result = run_curate(
-            scores, dataset, key, out_dir, threshold=threshold, strict=strict, top_k=top_k, split=split
+            scores,
+            dataset,
+            key,
+            out_dir,
+            threshold=threshold,
+            strict=strict,
+            top_k=top_k,
+            split=split,
+            decontaminate=decontaminate,
+            text_field=text_field,
+            data_dir=data_dir,
         )
     if as_json:
         print_json(result.manifest)
