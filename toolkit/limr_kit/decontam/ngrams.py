@@ -1,8 +1,9 @@
 """Word n-grams of many texts at once: words become ids, n-grams become 64-bit hashes, matched with numpy.
 
-Only the benchmark's words get ids; a training word the benchmark never uses gets id 0, and an n-gram
-holding one cannot be shared, so it is never hashed. A hash match is a candidate; callers that need
-exactness (open-r1's rule) confirm it on the n-gram strings.
+Texts are lowercased and split on whitespace by pyarrow's compute kernels (the same words as Python's
+``str.lower().split()``), so a million prompts tokenize in C++. Only the benchmark's words get ids; a training
+word the benchmark never uses gets id 0, and an n-gram holding one cannot be shared, so it is never hashed. A
+hash match is a candidate; callers that need exactness (open-r1's rule) confirm it on the n-gram strings.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
-Tokenizer = Callable[[str], list[str]]
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a polynomial hash modulo 2^64
-CHUNK = 50_000  # training texts hashed at a time: bounds memory at about 50k x words x 24 bytes
+_DIGITS = str.maketrans("", "", "0123456789")
+_LAYOUT = re.compile(r"\s+|\$|\\left|\\right|\\[\[\]()]|\\quad|\\text|\\[,;!]|[{}]")
+CHUNK = 100_000  # training texts hashed at a time: bounds memory at about 100k x words x 40 bytes
 
 
 def normalize(text: str) -> str:
@@ -26,22 +26,33 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-_LAYOUT = re.compile(r"\s+|\$|\\left|\\right|\\[\[\]()]|\\quad|\\text|\\[,;!]|[{}]")
-
-
 def compact(text: str) -> str:
     """Lowercased text without whitespace, math delimiters, braces and spacing commands, for the similarity."""
     return _LAYOUT.sub("", text.lower())
 
 
-def open_r1_words(text: str) -> list[str]:
-    """The words open-r1's ``word_ngrams`` splits a normalized text into."""
-    return text.lower().split()
+@dataclass(frozen=True, slots=True)
+class Tokenizer:
+    """How texts become words: in Python for one text, with pyarrow for many; both give the same words."""
+
+    name: str
+    words: Callable[[str], list[str]]
+    drop_digits: bool
+
+    def arrow_words(self, texts: Sequence[str]):
+        """A pyarrow list array of each text's words."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lowered = pc.utf8_lower(pa.array(texts, type=pa.large_string()))
+        if self.drop_digits:
+            lowered = pc.replace_substring_regex(lowered, "[0-9]+", "")
+        return pc.utf8_split_whitespace(lowered)
 
 
-def skeleton_words(text: str) -> list[str]:
-    """Lowercased words with every number replaced by '#': a problem whose numbers changed keeps its n-grams."""
-    return _NUMBER.sub("#", text.lower()).split()
+OPEN_R1 = Tokenizer("open-r1", lambda text: text.lower().split(), drop_digits=False)
+# Every digit removed: a problem whose numbers alone changed keeps its n-grams.
+SKELETON = Tokenizer("skeleton", lambda text: text.lower().translate(_DIGITS).split(), drop_digits=True)
 
 
 def string_ngrams(words: Sequence[str], n: int) -> set[str]:
@@ -53,16 +64,18 @@ def string_ngrams(words: Sequence[str], n: int) -> set[str]:
 class NgramIndex:
     """The n-gram hashes of a collection of reference texts (a benchmark), sorted, with the text each came from."""
 
-    vocab: dict[str, int]
+    tokenizer: Tokenizer
+    vocab: object  # pyarrow array of the reference words; a word's id is its position + 1
     hashes: np.ndarray  # uint64, sorted
     owners: np.ndarray  # int64, index of the reference text of each hash
     n: int
 
 
-def _window_hashes(ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of every n-word window inside one text and free of unknown words, and each window's text index."""
+def _window_hashes(ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes of the n-word windows inside one text and free of unknown words, their text and start position."""
     if ids.size < n:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), empty, empty
     text_of = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
     windows = ids.size - n + 1
     unknown = np.concatenate(([0], np.cumsum(ids == 0)))
@@ -72,45 +85,40 @@ def _window_hashes(ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.nda
     with np.errstate(over="ignore"):
         for j in range(n):
             hashes = hashes * _MULTIPLIER + values[j : j + windows]
-    return hashes[valid], text_of[:windows][valid]
+    starts = np.arange(windows, dtype=np.int64) - (np.cumsum(lengths) - lengths)[text_of[:windows]]
+    return hashes[valid], text_of[:windows][valid], starts[valid]
 
 
-def _ids(
-    texts: Sequence[str], tokenize: Tokenizer, vocab: dict[str, int], grow: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    flat: list[int] = []
-    get = vocab.setdefault if grow else vocab.get
-    for index, text in enumerate(texts):
-        words = tokenize(text)
-        lengths[index] = len(words)
-        if grow:
-            flat.extend(get(word, len(vocab) + 1) for word in words)
-        else:
-            flat.extend(get(word, 0) for word in words)
-    return np.asarray(flat, dtype=np.int64), lengths
+def _ids(texts: Sequence[str], tokenizer: Tokenizer, vocab=None):
+    """Word ids of all texts (0 for a word outside ``vocab``), words per text, and the vocabulary used."""
+    import pyarrow.compute as pc
+
+    words = tokenizer.arrow_words(texts)
+    lengths = pc.list_value_length(words).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = pc.list_flatten(words)
+    if vocab is None:
+        vocab = pc.unique(flat)
+    ids = pc.index_in(flat, value_set=vocab).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+    return ids, lengths, vocab
 
 
-def build_index(texts: Sequence[str], tokenize: Tokenizer, n: int) -> NgramIndex:
+def build_index(texts: Sequence[str], tokenizer: Tokenizer, n: int) -> NgramIndex:
     """Index the n-grams of reference ``texts``."""
-    vocab: dict[str, int] = {}
-    ids, lengths = _ids(texts, tokenize, vocab, grow=True)
-    hashes, owners = _window_hashes(ids, lengths, n)
-    pairs = np.unique(np.stack([hashes, owners.astype(np.uint64)], axis=1), axis=0) if hashes.size else None
-    if pairs is None:
-        return NgramIndex(vocab, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), n)
-    return NgramIndex(vocab, pairs[:, 0].copy(), pairs[:, 1].astype(np.int64), n)
+    ids, lengths, vocab = _ids(texts, tokenizer)
+    hashes, owners, _ = _window_hashes(ids, lengths, n)
+    if not hashes.size:
+        return NgramIndex(tokenizer, vocab, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), n)
+    pairs = np.unique(np.stack([hashes, owners.astype(np.uint64)], axis=1), axis=0)
+    return NgramIndex(tokenizer, vocab, pairs[:, 0].copy(), pairs[:, 1].astype(np.int64), n)
 
 
-def ngram_text(text: str, tokenize: Tokenizer, n: int, vocab: dict[str, int], wanted: int) -> str | None:
+def ngram_text(text: str, index: NgramIndex, wanted: int) -> str | None:
     """The n-gram of ``text`` whose hash is ``wanted`` (for reports), or None."""
-    words = tokenize(text)
-    ids = np.asarray([vocab.get(word, 0) for word in words], dtype=np.int64)
-    hashes, _ = _window_hashes(ids, np.asarray([ids.size]), n)
-    valid_starts = [i for i in range(len(words) - n + 1) if all(ids[i : i + n])]
-    for start, value in zip(valid_starts, hashes.tolist(), strict=True):
-        if value == wanted:
-            return " ".join(words[start : start + n])
+    ids, lengths, _ = _ids([text], index.tokenizer, index.vocab)
+    hashes, _, starts = _window_hashes(ids, lengths, index.n)
+    words = index.tokenizer.words(text)
+    for start in starts[hashes == np.uint64(wanted)].tolist():
+        return " ".join(words[start : start + index.n])
     return None
 
 
@@ -123,10 +131,10 @@ class Matches:
     hashes: np.ndarray  # uint64
 
 
-def match(texts: Sequence[str], index: NgramIndex, tokenize: Tokenizer, start: int = 0) -> Matches:
+def match(texts: Sequence[str], index: NgramIndex, start: int = 0) -> Matches:
     """Every n-gram of ``texts`` found in ``index`` (text indices offset by ``start``)."""
-    ids, lengths = _ids(texts, tokenize, index.vocab, grow=False)
-    hashes, text_of = _window_hashes(ids, lengths, index.n)
+    ids, lengths, _ = _ids(texts, index.tokenizer, index.vocab)
+    hashes, text_of, _ = _window_hashes(ids, lengths, index.n)
     left = np.searchsorted(index.hashes, hashes, side="left")
     right = np.searchsorted(index.hashes, hashes, side="right")
     hit = right > left
@@ -150,9 +158,9 @@ def chunks(texts: Sequence[str], size: int = CHUNK) -> Iterator[tuple[int, Seque
         yield start, texts[start : start + size]
 
 
-def match_all(texts: Sequence[str], index: NgramIndex, tokenize: Tokenizer) -> Matches:
+def match_all(texts: Sequence[str], index: NgramIndex) -> Matches:
     """:func:`match` over ``texts`` in chunks of :data:`CHUNK`, concatenated."""
-    parts = [match(part, index, tokenize, start) for start, part in chunks(texts)]
+    parts = [match(part, index, start) for start, part in chunks(texts)]
     if not parts:
         return Matches(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint64))
     return Matches(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("texts", "owners", "hashes")))

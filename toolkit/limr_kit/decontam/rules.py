@@ -9,7 +9,7 @@ text after lowercasing and replacing every number with '#', so a problem whose n
 is still a candidate. N-grams that are boilerplate are ignored: those in at least ``BENCH_BOILERPLATE``
 problems of one benchmark, or in at least max(``TRAIN_BOILERPLATE_MIN``, ``TRAIN_BOILERPLATE_SHARE`` x rows)
 training texts ("express your answer as a common fraction"). A training text equal to a problem once
-both are compacted is a candidate too (short problems have no n-gram). Each text's ``CANDIDATES``
+both are normalized is a candidate too (short problems have no n-gram). Each text's ``CANDIDATES``
 problems sharing the most n-grams are compared on compacted texts (lowercase, no whitespace, ``$``,
 braces, ``\\left``/``\\right`` or spacing commands, so LaTeX layout does not count) with a similarity ratio (rapidfuzz's ``fuzz.ratio`` / 100 when installed, else difflib's
 ``SequenceMatcher.ratio``); a pair at or above the threshold is a near-duplicate.
@@ -26,14 +26,15 @@ from typing import Any
 import numpy as np
 
 from limr_kit.decontam.ngrams import (
+    OPEN_R1,
+    SKELETON,
     Matches,
     NgramIndex,
     build_index,
     compact,
     match_all,
     ngram_text,
-    open_r1_words,
-    skeleton_words,
+    normalize,
     string_ngrams,
 )
 
@@ -76,22 +77,26 @@ class RuleResult:
     common_ngrams: list[tuple[str, int]] = field(default_factory=list)  # open-r1: shared; ours: boilerplate
 
 
+def _difflib_ratio(a: str, b: str, floor: float = 0.0) -> float:
+    """difflib's ratio, or its cheap upper bound when that is already below ``floor``."""
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    bound = matcher.quick_ratio()
+    return bound if bound < floor else matcher.ratio()
+
+
 def similarity_function() -> tuple[Callable[[str, str], float], str]:
-    """rapidfuzz's ratio when installed, else difflib's, both in [0, 1]."""
+    """rapidfuzz's ratio when installed, else difflib's, both in [0, 1]; a value under the floor may be a bound."""
     try:
         from rapidfuzz import fuzz
     except ImportError:
-        return (
-            lambda a, b: difflib.SequenceMatcher(None, a, b, autojunk=False).ratio(),
-            "difflib.SequenceMatcher.ratio",
-        )
-    return (lambda a, b: fuzz.ratio(a, b) / 100.0), "rapidfuzz.fuzz.ratio"
+        return _difflib_ratio, "difflib.SequenceMatcher.ratio"
+    return (lambda a, b, floor=0.0: fuzz.ratio(a, b, score_cutoff=floor * 100) / 100.0), "rapidfuzz.fuzz.ratio"
 
 
 def open_r1(texts: Sequence[str], references: Sequence[Reference], n: int = OPEN_R1_N) -> RuleResult:
     """open-r1's rule: flagged by a benchmark if any word n-gram is shared with one of its problems."""
-    index = build_index([ref.text for ref in references], open_r1_words, n)
-    matches = match_all(texts, index, open_r1_words)
+    index = build_index([ref.text for ref in references], OPEN_R1, n)
+    matches = match_all(texts, index)
     reference_ngrams: dict[int, set[str]] = {}
     ngrams_of_row: dict[int, set[str]] = {}
     shared_of_row: dict[int, set[str]] = {}
@@ -99,9 +104,9 @@ def open_r1(texts: Sequence[str], references: Sequence[Reference], n: int = OPEN
     pairs = np.unique(np.stack([matches.texts, matches.owners], axis=1), axis=0) if matches.texts.size else []
     for row, owner in (tuple(int(v) for v in pair) for pair in pairs):
         if row not in ngrams_of_row:
-            ngrams_of_row[row] = string_ngrams(open_r1_words(texts[row]), n)
+            ngrams_of_row[row] = string_ngrams(OPEN_R1.words(texts[row]), n)
         if owner not in reference_ngrams:
-            reference_ngrams[owner] = string_ngrams(open_r1_words(references[owner].text), n)
+            reference_ngrams[owner] = string_ngrams(OPEN_R1.words(references[owner].text), n)
         shared = ngrams_of_row[row] & reference_ngrams[owner]  # exact check of the hash match
         if shared:
             hits.append(Hit(row, owner, shared_ngrams=tuple(sorted(shared)[:3])))
@@ -148,8 +153,8 @@ def near_duplicates(
     similarity, similarity_name = similarity_function()
     names = sorted({ref.benchmark for ref in references})
     benchmarks = np.asarray([names.index(ref.benchmark) for ref in references], dtype=np.uint64)
-    index = build_index([ref.text for ref in references], skeleton_words, n)
-    matches = match_all(texts, index, skeleton_words)
+    index = build_index([ref.text for ref in references], SKELETON, n)
+    matches = match_all(texts, index)
     boilerplate = _boilerplate(index, benchmarks, matches, len(texts))
     keep = ~np.isin(matches.hashes, boilerplate)
     shared: Counter[tuple[int, int]] = Counter(
@@ -157,14 +162,14 @@ def near_duplicates(
     )
     by_text: dict[str, list[int]] = {}
     compacted = [compact(ref.text) for ref in references]
-    for owner, text in enumerate(compacted):
-        by_text.setdefault(text, []).append(owner)
+    for owner, ref in enumerate(references):
+        by_text.setdefault(normalize(ref.text), []).append(owner)
     candidates: dict[int, list[int]] = {}
     for (row, owner), _count in sorted(shared.items(), key=lambda item: (item[0][0], -item[1])):
         if len(candidates.setdefault(row, [])) < CANDIDATES:
             candidates[row].append(owner)
     for row, text in enumerate(texts):
-        for owner in by_text.get(compact(text), ()):
+        for owner in by_text.get(normalize(text), ()):
             if owner not in candidates.setdefault(row, []):
                 candidates[row].append(owner)
     candidates = {row: owners for row, owners in candidates.items() if owners}
@@ -172,7 +177,7 @@ def near_duplicates(
     for row, owners in sorted(candidates.items()):
         text = compact(texts[row])
         for owner in owners:
-            ratio = similarity(text, compacted[owner])
+            ratio = similarity(text, compacted[owner], threshold)
             if ratio >= threshold:
                 hits.append(Hit(row, owner, similarity=round(ratio, 4)))
     return RuleResult(
@@ -181,7 +186,7 @@ def near_duplicates(
             "n": n,
             "threshold": threshold,
             "similarity": similarity_name,
-            "numbers": "replaced by '#' for the n-grams, kept for the similarity",
+            "numbers": "digits removed for the n-grams, kept for the similarity",
             "similarity_text": "lowercase; whitespace, $, braces, \\left, \\right and spacing commands removed",
             "boilerplate": {
                 "benchmark_problems": BENCH_BOILERPLATE,
@@ -207,6 +212,6 @@ def _boilerplate_examples(
     examples = []
     for position in np.argsort(-counts, kind="stable")[:TOP_NGRAMS]:
         owner = int(index.owners[np.searchsorted(index.hashes, values[position])])
-        text = ngram_text(references[owner].text, skeleton_words, index.n, index.vocab, int(values[position]))
+        text = ngram_text(references[owner].text, index, int(values[position]))
         examples.append((text or "?", int(counts[position])))
     return examples
