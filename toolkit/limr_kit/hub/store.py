@@ -93,6 +93,8 @@ class Store:
                     digest.update(chunk)
                     total += len(chunk)
                     handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())  # on disk before any commit can point at it
             oid = digest.hexdigest()
             if (sha256 is not None and oid != sha256) or (size is not None and total != size):
                 raise ApiError(400, f"Uploaded content does not match oid {sha256} and size {size}.")
