@@ -48,19 +48,67 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, row)`` for each non-blank line of a JSON-lines file; a bad line is a :class:`BadRowError`."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+def scan_jsonl(
+    path: str | Path, *, skip_torn_tail: bool = False, errors: str = "strict"
+) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """``(line number, row, problem)`` for each non-blank line of a JSON-lines file; ``row`` is None when unusable.
+
+    With ``skip_torn_tail`` a last line that has no newline and does not parse (a writer killed mid-line) is
+    skipped silently. ``errors`` is how bytes that are not UTF-8 are decoded (``"replace"`` keeps them readable).
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8", errors=errors)
+            except UnicodeDecodeError:
+                yield number, None, "not UTF-8 text"
+                continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BadRowError(path, number, f"malformed JSON ({exc.msg})", "one JSON object per line") from exc
+                if skip_torn_tail and not line.endswith("\n"):
+                    return
+                yield number, None, f"malformed JSON ({exc.msg})"
+                continue
             if not isinstance(row, dict):
-                raise BadRowError(path, number, f"expected a JSON object, got {type(row).__name__}")
-            yield number, row
+                yield number, None, f"expected a JSON object, got {type(row).__name__}"
+                continue
+            yield number, row, None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` for each non-blank line of a JSON-lines file; a bad line is a :class:`BadRowError`."""
+    for number, row, problem in scan_jsonl(path):
+        if row is None:
+            hint = "one JSON object per line" if problem and problem.startswith("malformed") else ""
+            raise BadRowError(path, number, problem or "unreadable row", hint)
+        yield number, row
+
+
+def cut_torn_tail(path: str | Path) -> None:
+    """Cut a JSON-lines file back to its last newline (a writer killed mid-line leaves a torn last line)."""
+    data = Path(path).read_bytes()
+    complete = data.rfind(b"\n") + 1
+    if complete != len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(complete)
+
+
+class JsonlAppender:
+    """An append-only JSON-lines file: each row is one line, flushed at once, so a crash tears at most the last."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (appended to until close)
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._handle.write(dumps(row) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def ensure_writable_dir(path: str | Path) -> Path:
