@@ -46,10 +46,6 @@ class OutsideRoot(ApiError):
         super().__init__(400, "The request names a location outside the hub's storage.")
 
 
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -169,7 +165,9 @@ class Store:
     def add_blob(self, tree: dict[str, Any], path: str, data: bytes) -> dict[str, Any]:
         """Store ``data`` as a regular (non-LFS) file at ``path`` of ``tree``; returns the tree."""
         oid = self.receive_object(iter([data]))
-        tree[path] = {"sha256": oid, "size": len(data), "oid": git_blob_sha1(data), "lfs": False}
+        from huggingface_hub.utils.sha import git_hash  # imported late: it reads HF_ENDPOINT
+
+        tree[path] = {"sha256": oid, "size": len(data), "oid": git_hash(data), "lfs": False}
         return tree
 
     def write_commit(self, rdir: Path, parents: list[str], tree: dict[str, Any], title: str, message: str = "") -> str:
