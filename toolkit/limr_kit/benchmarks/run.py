@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limr_kit import __version__
+from limr_kit import __version__, faults
 from limr_kit._io import JsonlAppender, cut_torn_tail, ensure_writable_dir, iter_jsonl, write_json
 from limr_kit.benchmarks.config import BenchmarkSpec, resolve_suite
 from limr_kit.benchmarks.data import BenchmarkData, Question, load_benchmark
@@ -67,6 +67,8 @@ class SampleStore:
     def add(self, record: dict[str, Any]) -> None:
         self._appender.write(record)
         self.done[(record["benchmark"], record["id"])] = record
+        if record["prompt"] is not None:
+            faults.reached("sample-saved")
 
     def close(self) -> None:
         self._appender.close()
