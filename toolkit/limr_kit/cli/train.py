@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt
-from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
+from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 
 
