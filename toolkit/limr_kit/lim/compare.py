@@ -13,7 +13,7 @@ import numpy as np
 from limr_kit import __version__
 from limr_kit._io import iter_jsonl, staged_output, write_json
 from limr_kit.errors import InputError, LimrError
-from limr_kit.lim.report import ScoreSummary
+from limr_kit.lim.report import SCORES_FILE, SUMMARY_FILE, ScoreSummary
 from limr_kit.lim.trajectories import ReadOptions, load_trajectories
 
 
@@ -37,7 +37,7 @@ class ScoreRun:
 def read_run(path: str | Path) -> ScoreRun:
     """A ``score`` output folder (scores.jsonl and summary.json)."""
     path = Path(path)
-    scores, summary = path / "scores.jsonl", path / "summary.json"
+    scores, summary = path / SCORES_FILE, path / SUMMARY_FILE
     if not scores.is_file() or not summary.is_file():
         raise InputError(f"{path} is not a limr-kit score output (no scores.jsonl and summary.json). Run score first.")
     meta = ScoreSummary.load(summary)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from limr_kit._io import dumps, sha256_file
-from limr_kit.curate import SCORE_COLUMN, CurationManifest
+from limr_kit.curate import MANIFEST_FILE, SCORE_COLUMN, CurationManifest
 from limr_kit.errors import InputError
 from limr_kit.hub.client import check_repo_id
 from limr_kit.release.cards import TAGS, render_card, size_category
@@ -40,7 +40,7 @@ def plan_dataset(
 
     check_repo_id(repo_id)
     folder = require_folder(folder, "curated dataset", "Run `limr-kit curate ... --out DIR` first.")
-    manifest_file, parquet = folder / "manifest.json", folder / "train.parquet"
+    manifest_file, parquet = folder / MANIFEST_FILE, folder / "train.parquet"
     for needed in (manifest_file, parquet):
         if not needed.is_file():
             raise InputError(
