@@ -33,9 +33,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def dumps(value: Any, *, indent: int | None = None) -> str:
+def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """JSON text with NaN/inf written as null, numpy scalars and paths converted."""
-    return json.dumps(_finite(value), indent=indent, ensure_ascii=False, default=_json_default)
+    return json.dumps(_finite(value), indent=indent, ensure_ascii=False, default=_json_default, sort_keys=sort_keys)
 
 
 def _finite(value: Any) -> Any:
@@ -183,15 +183,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write text atomically."""
+def write_text(path: str | Path, text: str, *, durable: bool = False) -> None:
+    """Write text atomically; ``durable`` also syncs it to disk before the rename (a server's records)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
 
 
-def write_json(path: str | Path, value: Any) -> None:
-    """Write indented JSON atomically."""
-    write_text(path, dumps(value, indent=2) + "\n")
+def write_json(path: str | Path, value: Any, *, durable: bool = False, sort_keys: bool = False) -> None:
+    """Write indented JSON atomically (see :func:`write_text`)."""
+    write_text(path, dumps(value, indent=2, sort_keys=sort_keys) + "\n", durable=durable)
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

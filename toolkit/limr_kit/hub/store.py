@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from limr_kit._io import write_json
 from limr_kit.hub.validation import ApiError, check_oid, check_repo_id, check_repo_type
 
 
@@ -178,10 +179,4 @@ class Store:
         return sha
 
     def _write_json(self, path: Path, value: Any) -> None:
-        path = self.inside(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_json(self.inside(path), value, durable=True)
