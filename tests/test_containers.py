@@ -19,7 +19,7 @@ import typer
 from pin_resolution import resolve_pins
 
 from limr_kit.cli import main
-from limr_kit.cli.containers import ImageOpt, strip_options
+from limr_kit.cli._options import ImageOpt
 from limr_kit.containers import (
     TARGETS,
     build_image,
@@ -30,6 +30,7 @@ from limr_kit.containers import (
     run_in_image,
     run_limr_kit_in_image,
     serve_build_files,
+    strip_options,
 )
 from limr_kit.containers.context import git_revision
 from limr_kit.errors import (
@@ -653,7 +654,7 @@ def test_image_option_reruns_the_command_line_inside_the_image(cpu_image, tmp_pa
     from simulated_run import write_reward_log
 
     from limr_kit.cli import app
-    from limr_kit.cli.containers import rerun_in_image
+    from limr_kit.cli._options import rerun_in_image
 
     def score(ctx: typer.Context, rewards: Path, out: Path = Path("scores"), image: ImageOpt = None) -> None:
         if image:

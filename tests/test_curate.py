@@ -55,8 +55,8 @@ def test_curate_uses_limr_kit_scores_and_their_selection(tmp_path, run_cli):
     dataset.write_text("".join(json.dumps({"id": i, "q": f"question {i}"}) + "\n" for i in range(8)))
     result = curate(tmp_path / "run" / "scores.jsonl", dataset, "id", tmp_path / "cur")
     assert result.n_selected == 3  # the score run's own top-3 (integer ids match the string sample ids)
-    assert result.manifest["selection"] == {"rule": "selected_flag"}
-    assert result.manifest["scoring"]["method"] == "variance"
+    assert result.manifest.selection == {"rule": "selected_flag"}
+    assert result.manifest.scoring["method"] == "variance"
 
 
 def test_curate_bad_input(tmp_path, run_cli):

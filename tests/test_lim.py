@@ -316,7 +316,7 @@ def test_score_writes_scores_summary_and_plots(tmp_path, run_cli):
 def test_python_api_writes_the_same_outputs(tmp_path):
     log = write_long(tmp_path / "log.jsonl", _long_rows())
     summary = write_score_outputs(score_trajectories(load_trajectories(log), "linear"), tmp_path / "api")
-    assert summary["parameters"]["threshold"] == 0.7
+    assert summary.parameters["threshold"] == 0.7
     assert (tmp_path / "api" / "scores.jsonl").is_file()
 
 

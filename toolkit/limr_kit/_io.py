@@ -33,9 +33,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def dumps(value: Any, *, indent: int | None = None) -> str:
+def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """JSON text with NaN/inf written as null, numpy scalars and paths converted."""
-    return json.dumps(_finite(value), indent=indent, ensure_ascii=False, default=_json_default)
+    return json.dumps(_finite(value), indent=indent, ensure_ascii=False, default=_json_default, sort_keys=sort_keys)
 
 
 def _finite(value: Any) -> Any:
@@ -48,19 +48,67 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, row)`` for each non-blank line of a JSON-lines file; a bad line is a :class:`BadRowError`."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+def scan_jsonl(
+    path: str | Path, *, skip_torn_tail: bool = False, errors: str = "strict"
+) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """``(line number, row, problem)`` for each non-blank line of a JSON-lines file; ``row`` is None when unusable.
+
+    With ``skip_torn_tail`` a last line that has no newline and does not parse (a writer killed mid-line) is
+    skipped silently. ``errors`` is how bytes that are not UTF-8 are decoded (``"replace"`` keeps them readable).
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8", errors=errors)
+            except UnicodeDecodeError:
+                yield number, None, "not UTF-8 text"
+                continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BadRowError(path, number, f"malformed JSON ({exc.msg})", "one JSON object per line") from exc
+                if skip_torn_tail and not line.endswith("\n"):
+                    return
+                yield number, None, f"malformed JSON ({exc.msg})"
+                continue
             if not isinstance(row, dict):
-                raise BadRowError(path, number, f"expected a JSON object, got {type(row).__name__}")
-            yield number, row
+                yield number, None, f"expected a JSON object, got {type(row).__name__}"
+                continue
+            yield number, row, None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` for each non-blank line of a JSON-lines file; a bad line is a :class:`BadRowError`."""
+    for number, row, problem in scan_jsonl(path):
+        if row is None:
+            hint = "one JSON object per line" if problem and problem.startswith("malformed") else ""
+            raise BadRowError(path, number, problem or "unreadable row", hint)
+        yield number, row
+
+
+def cut_torn_tail(path: str | Path) -> None:
+    """Cut a JSON-lines file back to its last newline (a writer killed mid-line leaves a torn last line)."""
+    data = Path(path).read_bytes()
+    complete = data.rfind(b"\n") + 1
+    if complete != len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(complete)
+
+
+class JsonlAppender:
+    """An append-only JSON-lines file: each row is one line, flushed at once, so a crash tears at most the last."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (appended to until close)
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._handle.write(dumps(row) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def ensure_writable_dir(path: str | Path) -> Path:
@@ -135,15 +183,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write text atomically."""
+def write_text(path: str | Path, text: str, *, durable: bool = False) -> None:
+    """Write text atomically; ``durable`` also syncs it to disk before the rename (a server's records)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
 
 
-def write_json(path: str | Path, value: Any) -> None:
-    """Write indented JSON atomically."""
-    write_text(path, dumps(value, indent=2) + "\n")
+def write_json(path: str | Path, value: Any, *, durable: bool = False, sort_keys: bool = False) -> None:
+    """Write indented JSON atomically (see :func:`write_text`)."""
+    write_text(path, dumps(value, indent=2, sort_keys=sort_keys) + "\n", durable=durable)
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

@@ -3,23 +3,47 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from limr_kit import __version__
-from limr_kit._io import sha256_file, staged_output, write_json, write_jsonl
+from limr_kit._io import sha256_file, staged_output, write_jsonl
+from limr_kit.artifacts import Artifact
 from limr_kit.datasets_io import read_table
 from limr_kit.errors import InputError
 from limr_kit.lim.plots import plot_selection_histogram
 from limr_kit.lim.rows import as_number
-from limr_kit.lim.scoring import check_selection
+from limr_kit.lim.scoring import check_selection, select
 
 
 SCORE_COLUMN = "selection_score"
-DEFAULT_THRESHOLD = 0.6
+MANIFEST_FILE = "manifest.json"
+
+
+class CurationManifest(Artifact):
+    """``manifest.json`` of a curated set (``curate``, ``decontaminate --drop``): rule, counts, input and output hashes."""
+
+    WHAT: ClassVar[str] = "limr-kit curate manifest"
+    REDO: ClassVar[str] = "Run curate again."
+
+    schema_id: Literal["limr-kit/curation-manifest@1"] = Field("limr-kit/curation-manifest@1", alias="schema")
+    key: str | None = None  # the dataset column scores were matched on (curate)
+    selection: dict[str, Any] | None = None  # the rule: threshold / top_k / selected_flag (curate)
+    scoring: dict[str, Any] | None = None  # the score run's provenance, when known (curate)
+    counts: dict[str, int]
+    inputs: dict[str, dict[str, str]]  # role -> path, sha256
+    columns: list[str]
+    toolkit: dict[str, str]
+    decontamination: dict[str, Any] | None = None
+    outputs: dict[str, dict[str, Any]]  # file name -> sha256, rows
+
+    @classmethod
+    def in_folder(cls, folder: str | Path) -> CurationManifest:
+        return cls.load(Path(folder) / MANIFEST_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +51,11 @@ class CurateResult:
     """Counts and file hashes of one curation."""
 
     out_dir: Path
-    manifest: dict[str, Any]
+    manifest: CurationManifest
 
     @property
     def n_selected(self) -> int:
-        return int(self.manifest["counts"]["selected"])
+        return int(self.manifest.counts["selected"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +101,19 @@ def _load_scores(path: Path, key: str) -> _Scores:
 
 def _choose(scores: _Scores, threshold: float | None, strict: bool, top_k: int | None) -> tuple[set[str], dict]:
     """Keys to keep and a description of the rule used."""
+    import numpy as np
+
     check_selection(threshold, top_k)
-    finite = {key: value for key, value in scores.by_key.items() if not math.isnan(value)}
-    if top_k is not None:
-        if top_k < 1:
-            raise InputError(f"--top-k must be at least 1, got {top_k}.")
-        ranked = sorted(finite, key=lambda key: -finite[key])  # stable: ties keep file order
-        return set(ranked[:top_k]), {"rule": "top_k", "top_k": top_k}
-    if threshold is None and scores.flagged is not None:
+    if threshold is None and top_k is None and scores.flagged is not None:
         return scores.flagged, {"rule": "selected_flag"}
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    if strict:
-        chosen = {key for key, value in finite.items() if value > threshold}
-    else:
-        chosen = {key for key, value in finite.items() if value >= threshold}
-    return chosen, {"rule": "threshold", "threshold": threshold, "strict": strict}
+    keys = list(scores.by_key)
+    rule = select(
+        np.array([scores.by_key[key] for key in keys], dtype=float), threshold=threshold, strict=strict, top_k=top_k
+    )
+    chosen = {key for key, keep in zip(keys, rule.selected, strict=True) if keep}
+    if rule.top_k is not None:
+        return chosen, {"rule": "top_k", "top_k": rule.top_k}
+    return chosen, {"rule": "threshold", "threshold": rule.threshold, "strict": rule.strict}
 
 
 def curate(
@@ -183,30 +205,31 @@ def curate(
             (stage / "decontamination").mkdir()
             write_reports(stage / "decontamination", found, selected, key)
         plot_selection_histogram(scores.by_key, chosen, rule.get("threshold"), stage / "score_hist.png")
-        write_training_set(stage, curated, manifest)
-    return CurateResult(Path(out_dir), manifest)
+        written = write_training_set(stage, curated, manifest)
+    return CurateResult(Path(out_dir), written)
 
 
-def write_training_set(stage: Path, table, manifest: dict[str, Any]) -> None:
+def write_training_set(stage: Path, table, manifest: dict[str, Any]) -> CurationManifest:
     """Write ``table`` as train.parquet and train.jsonl into ``stage``, and manifest.json with their hashes."""
     import pyarrow.parquet as pq
 
     pq.write_table(table, stage / "train.parquet")
     write_jsonl(stage / "train.jsonl", table.to_pylist())
-    manifest["outputs"] = {
+    outputs = {
         name: {"sha256": sha256_file(stage / name), "rows": table.num_rows}
         for name in ("train.parquet", "train.jsonl")
     }
-    write_json(stage / "manifest.json", manifest)
+    written = CurationManifest.build(**manifest, outputs=outputs)
+    written.save(stage / MANIFEST_FILE)
+    return written
 
 
 def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
     """Method, parameters and counts of the ``limr-kit score`` run that wrote these scores, if known."""
-    summary_path = scores_path.parent / "summary.json"
-    if scores_path.name != "scores.jsonl" or not summary_path.is_file():
-        return None
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    return {key: summary.get(key) for key in ("method", "parameters", "counts", "n_epochs", "toolkit")}
+    from limr_kit.lim.report import ScoreSummary
+
+    summary = ScoreSummary.beside(scores_path)
+    return summary.provenance() if summary is not None else None
 
 
 def dataset_sha256(path: Path) -> str:

@@ -9,6 +9,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class LimrError(Exception):
@@ -43,6 +48,14 @@ class ConfigError(InputError):
         self.path = str(path)
         self.problems = problems
         super().__init__(f"{self.path}: invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """A pydantic ``ValidationError`` as one ``field.path: message`` line per problem (``(top)`` for the whole)."""
+    return [
+        f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors(include_input=False)
+    ]
 
 
 class UnknownNameError(InputError):

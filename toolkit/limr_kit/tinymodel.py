@@ -11,7 +11,6 @@ ChatML template whose default system prompt is LIMR's. Weights are random (norma
 from __future__ import annotations
 
 import importlib.util
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from limr_kit._io import staged_output
+from limr_kit._io import staged_output, write_json
 from limr_kit.errors import InputError, MissingDependencyError
 
 
@@ -256,10 +255,6 @@ def _random_weights(spec: TinyModelSpec, seed: int) -> dict[str, np.ndarray]:
     return weights
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def write_tiny_model(
     out_dir: str | Path,
     *,
@@ -285,21 +280,25 @@ def write_tiny_model(
     if warm_start_steps:
         weights = _warm_start(weights, config, tokenizer, warm_start_steps, seed, on_progress)
     with staged_output(out_dir) as stage:
-        _write_json(stage / "config.json", config)
-        _write_json(
+        write_json(stage / "config.json", config, sort_keys=True)
+        write_json(
             stage / "generation_config.json",
             {
                 "bos_token_id": ids[ENDOFTEXT],
                 "eos_token_id": [ids[IM_END], ids[ENDOFTEXT]],
                 "pad_token_id": ids[ENDOFTEXT],
             },
+            sort_keys=True,
         )
         save_file(weights, str(stage / "model.safetensors"), metadata={"format": "pt"})
         tokenizer.save(str(stage / "tokenizer.json"), pretty=True)
-        _write_json(stage / "tokenizer_config.json", _tokenizer_config(tokenizer, max_position_embeddings))
-        _write_json(
+        write_json(
+            stage / "tokenizer_config.json", _tokenizer_config(tokenizer, max_position_embeddings), sort_keys=True
+        )
+        write_json(
             stage / "special_tokens_map.json",
             {"additional_special_tokens": [IM_START, IM_END], "eos_token": IM_END, "pad_token": ENDOFTEXT},
+            sort_keys=True,
         )
     return Path(out_dir)
 

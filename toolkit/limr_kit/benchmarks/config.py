@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from limr_kit.errors import ConfigError, UnknownNameError
+from limr_kit.errors import ConfigError, UnknownNameError, validation_problems
 from limr_kit.resources import data_dir
 
 
@@ -99,10 +99,7 @@ def _load(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()
-        ]
-        raise ConfigError(path, problems) from exc
+        raise ConfigError(path, validation_problems(exc)) from exc
 
 
 def load_benchmarks(folder: Path | None = None) -> dict[str, BenchmarkSpec]:

@@ -48,22 +48,21 @@ def resolve_model(model: str) -> ResolvedModel:
         if not (path / "config.json").is_file():
             raise InputError(f"{path} has no config.json: it is not a Hugging Face checkpoint folder.")
         return ResolvedModel(str(path), path.resolve(), None, fingerprint(path))
-    repo_id, _, revision = model.partition("@")
-    if path.exists() or model.startswith((".", "/", "~")) or repo_id.count("/") != 1:
+    if path.exists() or model.startswith((".", "/", "~")) or model.partition("@")[0].count("/") != 1:
         raise InputError(
             f"Model '{model}' is neither a checkpoint folder nor a Hub id like Qwen/Qwen2.5-Math-7B[@REV]."
         )
-    from limr_kit.hub.client import check_repo_id, connect, hub_errors
+    from limr_kit.hub.client import connect, hub_errors, parse_spec
 
-    check_repo_id(repo_id)
+    repo_id, revision = parse_spec(model)
     session = connect()
     from huggingface_hub import snapshot_download
 
     with hub_errors(session, f"downloading model {model}"):
-        snapshot = Path(snapshot_download(repo_id, revision=revision or None, token=session.token))
+        snapshot = Path(snapshot_download(repo_id, revision=revision, token=session.token))
     if not (snapshot / "config.json").is_file():
         raise InputError(f"Hub repo {repo_id} has no config.json: it is not a model checkpoint.")
-    return ResolvedModel(repo_id, snapshot, revision or "main", snapshot.name)
+    return ResolvedModel(repo_id, snapshot, revision, snapshot.name)
 
 
 def context_length(path: Path) -> int:

@@ -17,7 +17,7 @@ from statistics import fmean
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from limr_kit.errors import ConfigError, InputError
+from limr_kit.errors import ConfigError, InputError, validation_problems
 from limr_kit.resources import data_dir
 
 
@@ -59,8 +59,7 @@ def load_domain_map(path: str | Path | None = None) -> DomainMap:
     try:
         return DomainMap.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except ValidationError as error:
-        problems = [f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in error.errors()]
-        raise ConfigError(path, problems) from None
+        raise ConfigError(path, validation_problems(error)) from None
 
 
 @cache

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from limr_kit import faults
 from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, is_vllm_cpu_build
 from limr_kit.errors import EngineError, InputError, LimrError
 from limr_kit.machine import cuda_gpus
@@ -203,15 +204,17 @@ def serve() -> None:
         send({"error": str(error)})
         sys.exit(1)
     send({"ready": engine.settings})
+
+    def answered(key: str, completions: list[Completion]) -> None:
+        send({"key": key, "completions": [dataclasses.astuple(c) for c in completions]})
+        faults.reached("replica-answered")
+
     for line in sys.stdin:
         requests = [
             GenerationRequest(**{**item, "messages": tuple(map(tuple, item["messages"]))})
             for item in json.loads(line)["requests"]
         ]
-        engine.generate(
-            requests,
-            lambda key, completions: send({"key": key, "completions": [dataclasses.astuple(c) for c in completions]}),
-        )
+        engine.generate(requests, answered)
         send({"done": True})
     engine.close()
 

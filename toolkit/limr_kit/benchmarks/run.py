@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limr_kit import __version__
-from limr_kit._io import ensure_writable_dir, write_json
+from limr_kit import __version__, faults
+from limr_kit._io import JsonlAppender, cut_torn_tail, ensure_writable_dir, iter_jsonl, write_json
 from limr_kit.benchmarks.config import BenchmarkSpec, resolve_suite
 from limr_kit.benchmarks.data import BenchmarkData, Question, load_benchmark
 from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, request_seed
@@ -59,23 +59,19 @@ class SampleStore:
         self.path = path
         self.done: dict[tuple[str, str], dict[str, Any]] = {}
         if path.exists():
-            data = path.read_bytes()
-            complete = data[: data.rfind(b"\n") + 1]
-            if len(complete) != len(data):
-                with open(path, "r+b") as handle:
-                    handle.truncate(len(complete))
-            for line in complete.decode("utf-8").splitlines():
-                record = json.loads(line)
+            cut_torn_tail(path)
+            for _, record in iter_jsonl(path):
                 self.done[(record["benchmark"], record["id"])] = record
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (appended to for the whole run)
+        self._appender = JsonlAppender(path)
 
     def add(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
+        self._appender.write(record)
         self.done[(record["benchmark"], record["id"])] = record
+        if record["prompt"] is not None:
+            faults.reached("sample-saved")
 
     def close(self) -> None:
-        self._handle.close()
+        self._appender.close()
 
 
 def _versions() -> dict[str, str | None]:

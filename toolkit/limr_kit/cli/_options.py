@@ -1,9 +1,11 @@
-"""Options shared by several commands, defined once."""
+"""Options shared by several commands, defined once; ``--image`` hands the whole command to a container."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -22,3 +24,49 @@ TextFieldOpt = Annotated[
     str | None,
     typer.Option("--text-field", help="Column with the problem (default: prompt, problem, question, context)."),
 ]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option("--image", help="Run this command inside the image TAG (see limr-kit build) instead of here."),
+]
+GpusOpt = Annotated[
+    str | None,
+    typer.Option("--gpus", help="With --image: GPUs for the container: all, a count, or device=0,1."),
+]
+
+
+def rerun_in_image(
+    ctx: typer.Context,
+    image: str,
+    *,
+    gpus: str | None = None,
+    out_dir: Path | None = None,
+    inputs: Iterable[str | Path | None] = (),
+) -> NoReturn:
+    """Run the current limr-kit command inside ``image`` instead of here, and exit with its status.
+
+    For commands with :data:`ImageOpt` (and a ``ctx: typer.Context`` parameter): call it first when ``--image``
+    is given; :func:`limr_kit.containers.rerun_limr_kit_in_image` does the work.
+    """
+    from limr_kit.console import err
+    from limr_kit.containers import rerun_limr_kit_in_image
+
+    argv = (ctx.find_root().obj or {}).get("argv", sys.argv[1:])
+    code = rerun_limr_kit_in_image(
+        image,
+        argv,
+        gpus=gpus,
+        out_dir=out_dir,
+        inputs=inputs,
+        on_start=lambda args: err.print(
+            f"running in {image}: limr-kit {' '.join(args)}", highlight=False, markup=False
+        ),
+        on_output=_write_output,
+    )
+    raise typer.Exit(code)
+
+
+def _write_output(stream: str, data: bytes) -> None:
+    target = sys.stdout if stream == "stdout" else sys.stderr
+    target.flush()
+    target.buffer.write(data)
+    target.buffer.flush()

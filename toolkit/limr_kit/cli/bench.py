@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt
-from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
+from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 from limr_kit.errors import InputError
+from limr_kit.parsing import parse_assignments
 
 
 class EngineChoice(str, enum.Enum):
@@ -22,15 +22,7 @@ class EngineChoice(str, enum.Enum):
 
 
 def _vllm_args(pairs: list[str]) -> dict[str, Any]:
-    import yaml
-
-    parsed = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--vllm-arg takes KEY=VALUE (for example max_num_seqs=64), got '{pair}'.")
-        parsed[key.replace("-", "_")] = yaml.safe_load(value)
-    return parsed
+    return parse_assignments(pairs, option="--vllm-arg", example="max_num_seqs=64", dashes=True)
 
 
 def _results_table(results: dict[str, Any]) -> Table:

@@ -1,28 +1,16 @@
-"""``limr-kit build``, and ``--image``/``--gpus`` for commands that can run inside an image."""
+"""``limr-kit build``."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
-from limr_kit.console import err, out, print_json, progress
-
-
-ImageOpt = Annotated[
-    str | None,
-    typer.Option("--image", help="Run this command inside the image TAG (see limr-kit build) instead of here."),
-]
-GpusOpt = Annotated[
-    str | None,
-    typer.Option("--gpus", help="With --image: GPUs for the container: all, a count, or device=0,1."),
-]
+from limr_kit.console import out, print_json, progress
 
 
 def build(
@@ -103,49 +91,3 @@ def _result_row(result: object) -> dict[str, object]:
     from dataclasses import asdict
 
     return asdict(result)  # type: ignore[call-overload]
-
-
-def strip_options(args: Sequence[str], names: Iterable[str]) -> list[str]:
-    """``args`` without the options ``names`` (``--opt VALUE`` and ``--opt=VALUE`` forms)."""
-    names = set(names)
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in names:
-            skip = True
-        elif arg.split("=", 1)[0] not in names:
-            kept.append(arg)
-    return kept
-
-
-def _write_output(stream: str, data: bytes) -> None:
-    target = sys.stdout if stream == "stdout" else sys.stderr
-    target.flush()
-    target.buffer.write(data)
-    target.buffer.flush()
-
-
-def rerun_in_image(
-    ctx: typer.Context,
-    image: str,
-    *,
-    gpus: str | None = None,
-    out_dir: Path | None = None,
-    inputs: Iterable[str | Path | None] = (),
-) -> NoReturn:
-    """Run the current limr-kit command inside ``image`` instead of here, and exit with its status.
-
-    For commands with :data:`ImageOpt` (and a ``ctx: typer.Context`` parameter): call it first when
-    ``--image`` is given. The command line is repeated without ``--image`` and ``--gpus``; ``out_dir`` and
-    the ``inputs`` that are local paths (not Hub ids, not unset) are mounted at their own paths.
-    """
-    from limr_kit.containers import run_limr_kit_in_image
-
-    argv = (ctx.find_root().obj or {}).get("argv", sys.argv[1:])
-    args = strip_options(argv, ("--image", "--gpus"))
-    local = [Path(item) for item in inputs if item is not None and Path(item).exists()]
-    err.print(f"running in {image}: limr-kit {' '.join(args)}", highlight=False, markup=False)
-    code = run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=local, gpus=gpus, on_output=_write_output)
-    raise typer.Exit(code)

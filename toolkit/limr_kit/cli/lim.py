@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from limr_kit.cli._options import DataDirOpt, JsonOpt, OutOpt, StrictOpt, TextFieldOpt, ThresholdOpt, TopKOpt
 from limr_kit.console import err, out, print_json, progress
+
+
+if TYPE_CHECKING:
+    from limr_kit.lim.report import ScoreSummary
 
 
 class Method(str, enum.Enum):
@@ -71,19 +75,19 @@ class BadRowChoice(str, enum.Enum):
     skip = "skip"
 
 
-def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
-    counts = summary["counts"]
-    table = Table(title=f"{summary['method']} scores", show_header=False)
+def _print_summary(summary: ScoreSummary, out_dir: Path) -> None:
+    counts = summary.counts
+    table = Table(title=f"{summary.method} scores", show_header=False)
     table.add_row("samples in", str(counts["in"]))
     table.add_row("scored", str(counts["scored"]))
-    table.add_row("dropped", f"{counts['dropped']} {summary['dropped_by_reason'] or ''}")
+    table.add_row("dropped", f"{counts['dropped']} {summary.dropped_by_reason or ''}")
     table.add_row("selected", str(counts["selected"]))
-    for name, value in summary["parameters"].items():
+    for name, value in summary.parameters.items():
         table.add_row(name, str(value))
-    stats = summary["score_stats"]
+    stats = summary.score_stats
     table.add_row("score range", f"{stats['min']:.3f} .. {stats['max']:.3f} (mean {stats['mean']:.3f})")
-    if summary["input"]["rows_skipped"] or summary["input"]["torn_lines"]:
-        table.add_row("rows skipped / torn", f"{summary['input']['rows_skipped']} / {summary['input']['torn_lines']}")
+    if summary.input["rows_skipped"] or summary.input["torn_lines"]:
+        table.add_row("rows skipped / torn", f"{summary.input['rows_skipped']} / {summary.input['torn_lines']}")
     table.add_row("written to", str(out_dir))
     out.print(table)
 
@@ -153,10 +157,10 @@ def score(
     with err.status("writing scores and plots"):
         summary = write_score_outputs(result, out_dir)
     if as_json:
-        print_json(summary)
+        print_json(summary.to_dict())
     else:
         _print_summary(summary, out_dir)
-    for warning in summary["warnings"]:
+    for warning in summary.warnings:
         err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
 
 
@@ -202,13 +206,13 @@ def curate(
             data_dir=data_dir,
         )
     if as_json:
-        print_json(result.manifest)
+        print_json(result.manifest.to_dict())
         return
-    counts = result.manifest["counts"]
+    counts = result.manifest.counts
     table = Table(title="curated training set", show_header=False)
     for name, value in counts.items():
         table.add_row(name.replace("_", " "), str(value))
-    table.add_row("selection", str(result.manifest["selection"]))
+    table.add_row("selection", str(result.manifest.selection))
     table.add_row("written to", str(out_dir))
     out.print(table)
 

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt
-from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
+from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 
 
@@ -63,10 +62,11 @@ def train(
     gpus: GpusOpt = None,
 ) -> None:
     """Train with a recipe: OpenRLHF PPO on GPUs (paper settings) or TRL GRPO here; every rollout's reward is logged."""
-    run_folder = out_dir or Path("runs") / Path(recipe).stem
+    from limr_kit.train import Overrides, ProgressEvent, TrainOptions, default_run_folder, parse_assignments
+
+    run_folder = out_dir or default_run_folder(recipe)
     if image is not None:
         rerun_in_image(ctx, image, gpus=gpus, out_dir=run_folder, inputs=(recipe, dataset, model, data_dir))
-    from limr_kit.train import Overrides, ProgressEvent, TrainOptions, parse_assignments
     from limr_kit.train import train as run_training
 
     options = TrainOptions(
@@ -108,10 +108,7 @@ def train(
     for note in result.notes:
         err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"wrote in {result.out}: {', '.join(result.files)}", markup=False, highlight=False, soft_wrap=True)
-    steps = [result.score_command] if result.score_command else []
-    if result.status == "dry-run" and result.launch_script:
-        steps.insert(0, f"bash {result.out / 'launch.sh'} on a GPU machine with OpenRLHF 0.11.2")
     if result.status == "dry-run":
         err.print("dry run: nothing was trained", markup=False, highlight=False, soft_wrap=True)
-    if steps:
-        err.print(f"next: {'; then '.join(steps)}", markup=False, highlight=False, soft_wrap=True)
+    if result.next_steps:
+        err.print(f"next: {'; then '.join(result.next_steps)}", markup=False, highlight=False, soft_wrap=True)

@@ -8,7 +8,14 @@ commands in containers. ``docker`` is imported inside functions only.
 from limr_kit.containers.build import BuildEvent, BuildResult, build_image, build_images
 from limr_kit.containers.context import context_files, make_context, source_root
 from limr_kit.containers.engine import docker_client
-from limr_kit.containers.run import Mount, forwarded_env, run_in_image, run_limr_kit_in_image
+from limr_kit.containers.run import (
+    Mount,
+    forwarded_env,
+    rerun_limr_kit_in_image,
+    run_in_image,
+    run_limr_kit_in_image,
+    strip_options,
+)
 from limr_kit.containers.targets import TARGETS, Target, resolve_targets
 from limr_kit.containers.wheelhouse import Wheelhouse, prepare_wheelhouse, serve_build_files
 
@@ -27,9 +34,11 @@ __all__ = [
     "forwarded_env",
     "make_context",
     "prepare_wheelhouse",
+    "rerun_limr_kit_in_image",
     "resolve_targets",
     "run_in_image",
     "run_limr_kit_in_image",
     "serve_build_files",
     "source_root",
+    "strip_options",
 ]

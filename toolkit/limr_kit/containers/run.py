@@ -200,3 +200,40 @@ def run_limr_kit_in_image(
         network=network,
         on_output=on_output,
     )
+
+
+def strip_options(args: Sequence[str], names: Iterable[str]) -> list[str]:
+    """``args`` without the options ``names`` (``--opt VALUE`` and ``--opt=VALUE`` forms)."""
+    names = set(names)
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif arg.split("=", 1)[0] not in names:
+            kept.append(arg)
+    return kept
+
+
+def rerun_limr_kit_in_image(
+    image: str,
+    argv: Sequence[str],
+    *,
+    gpus: str | None = None,
+    out_dir: str | Path | None = None,
+    inputs: Iterable[str | Path | None] = (),
+    on_start: Callable[[list[str]], None] | None = None,
+    on_output: OutputCallback | None = None,
+) -> int:
+    """Run the limr-kit command line ``argv`` inside ``image`` instead of here; its exit status.
+
+    The command line is repeated without ``--image`` and ``--gpus``; ``out_dir`` and the ``inputs`` that are local
+    paths (not Hub ids, not unset) are mounted at their own paths. ``on_start`` gets the arguments run.
+    """
+    args = strip_options(argv, ("--image", "--gpus"))
+    local = [Path(item) for item in inputs if item is not None and Path(item).exists()]
+    if on_start is not None:
+        on_start(args)
+    return run_limr_kit_in_image(image, args, out_dir=out_dir, inputs=local, gpus=gpus, on_output=on_output)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from limr_kit.hub import bodies
-from limr_kit.hub.store import LFS_SUFFIXES, Store, git_blob_sha1
+from limr_kit.hub.store import LFS_SUFFIXES, Store
 from limr_kit.hub.transport import Reply, Request, json_reply
 from limr_kit.hub.validation import (
     ApiError,
@@ -266,7 +266,9 @@ class HubApi:
                 raise ApiError(400, f"LFS object {oid} for {path} was never uploaded.")
             size = self.store.object_path(oid).stat().st_size
             pointer = _lfs_pointer(oid, size)
-            tree[path] = dict(sha256=oid, size=size, oid=git_blob_sha1(pointer), lfs=True, pointerSize=len(pointer))
+            from huggingface_hub.utils.sha import git_hash  # imported late: it reads HF_ENDPOINT
+
+            tree[path] = dict(sha256=oid, size=size, oid=git_hash(pointer), lfs=True, pointerSize=len(pointer))
         elif key == "deletedFile":
             path = check_path(bodies.parse(bodies.DeletedOp, value, "deletedFile operation").path)
             if tree.pop(path, None) is None:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from limr_kit.errors import validation_problems
 from limr_kit.hub.validation import ApiError
 
 
@@ -105,9 +106,7 @@ def parse(model: type[Model], value: Any, what: str = "request body") -> Model:
     try:
         return model.model_validate(value)
     except (ValidationError, RecursionError) as exc:
-        errors = exc.errors(include_input=False) if isinstance(exc, ValidationError) else []
-        where = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
-        detail = f"{where}: {errors[0]['msg']}" if errors else "too deeply nested"
+        detail = validation_problems(exc)[0] if isinstance(exc, ValidationError) else "too deeply nested"
         raise ApiError(400, f"Malformed {what} ({model.__name__}) at {detail}") from exc
 
 

@@ -68,6 +68,14 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+def parse_spec(spec: str, default: str = "main") -> tuple[str, str]:
+    """``namespace/name[@revision]`` as (repo id, revision); the revision is ``default`` when not written."""
+    repo_id, at, revision = spec.partition("@")
+    if at and not revision:
+        raise InputError(f"'{spec}' has an empty revision after '@'. Write ID@TAG, ID@BRANCH or ID@COMMIT.")
+    return check_repo_id(repo_id), revision or default
+
+
 @dataclass(frozen=True, slots=True)
 class HubSession:
     """An ``HfApi`` bound to one endpoint and token (never printed; ``repr`` hides it)."""

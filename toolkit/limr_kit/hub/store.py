@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from limr_kit._io import write_json
 from limr_kit.hub.validation import ApiError, check_oid, check_repo_id, check_repo_type
 
 
@@ -44,10 +45,6 @@ class OutsideRoot(ApiError):
 
     def __init__(self) -> None:
         super().__init__(400, "The request names a location outside the hub's storage.")
-
-
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def now() -> str:
@@ -171,7 +168,9 @@ class Store:
     def add_blob(self, tree: dict[str, Any], path: str, data: bytes) -> dict[str, Any]:
         """Store ``data`` as a regular (non-LFS) file at ``path`` of ``tree``; returns the tree."""
         oid = self.receive_object(iter([data]))
-        tree[path] = {"sha256": oid, "size": len(data), "oid": git_blob_sha1(data), "lfs": False}
+        from huggingface_hub.utils.sha import git_hash  # imported late: it reads HF_ENDPOINT
+
+        tree[path] = {"sha256": oid, "size": len(data), "oid": git_hash(data), "lfs": False}
         return tree
 
     def write_commit(self, rdir: Path, parents: list[str], tree: dict[str, Any], title: str, message: str = "") -> str:
@@ -182,10 +181,4 @@ class Store:
         return sha
 
     def _write_json(self, path: Path, value: Any) -> None:
-        path = self.inside(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_json(self.inside(path), value, durable=True)

@@ -1,6 +1,6 @@
 """Learning Impact Measurement and baseline selectors: read trajectories, score, select."""
 
-from limr_kit.lim.report import summarise, write_score_outputs
+from limr_kit.lim.report import ScoreSummary, summarise, write_score_outputs
 from limr_kit.lim.scoring import DEFAULT_THRESHOLDS, METHODS, ScoreResult, score_trajectories
 from limr_kit.lim.selectors import SelectorOptions
 from limr_kit.lim.trajectories import InputReport, ReadOptions, TrajectorySet, load_trajectories
@@ -16,6 +16,7 @@ __all__ = [
     "TrajectorySet",
     "load_trajectories",
     "score_trajectories",
+    "ScoreSummary",
     "summarise",
     "write_score_outputs",
 ]

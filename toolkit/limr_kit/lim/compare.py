@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from itertools import combinations
@@ -14,6 +13,7 @@ import numpy as np
 from limr_kit import __version__
 from limr_kit._io import iter_jsonl, staged_output, write_json
 from limr_kit.errors import InputError, LimrError
+from limr_kit.lim.report import SCORES_FILE, SUMMARY_FILE, ScoreSummary
 from limr_kit.lim.trajectories import ReadOptions, load_trajectories
 
 
@@ -37,11 +37,11 @@ class ScoreRun:
 def read_run(path: str | Path) -> ScoreRun:
     """A ``score`` output folder (scores.jsonl and summary.json)."""
     path = Path(path)
-    scores, summary = path / "scores.jsonl", path / "summary.json"
+    scores, summary = path / SCORES_FILE, path / SUMMARY_FILE
     if not scores.is_file() or not summary.is_file():
         raise InputError(f"{path} is not a limr-kit score output (no scores.jsonl and summary.json). Run score first.")
-    meta = json.loads(summary.read_text(encoding="utf-8"))
-    method = str(meta.get("method"))
+    meta = ScoreSummary.load(summary)
+    method = meta.method
     ranks: dict[str, int] = {}
     values: dict[str, float] = {}
     selected = set()
@@ -53,7 +53,7 @@ def read_run(path: str | Path) -> ScoreRun:
             values[str(row["sample_id"])] = -float(row["distance"]) if method == "difficulty" else float(row["score"])
         if row.get("selected"):
             selected.add(str(row["sample_id"]))
-    return ScoreRun(path.name, method, path, ranks, values, frozenset(selected), tuple(meta["input"]["paths"]))
+    return ScoreRun(path.name, method, path, ranks, values, frozenset(selected), tuple(meta.input["paths"]))
 
 
 def _labels(runs: list[ScoreRun]) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from limr_kit._io import scan_jsonl
 from limr_kit.errors import BadRowError
 from limr_kit.lim.inputs import InputFile
 
@@ -46,23 +47,7 @@ def iter_rows(item: InputFile) -> Iterator[tuple[int, Row | None, str | None]]:
     """
     path = item.path
     if item.format == "jsonl":
-        torn = _last_line_torn(path)
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = enumerate(handle, start=1)
-            for number, line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    if torn and not line.endswith("\n"):
-                        return
-                    yield number, None, f"malformed JSON ({exc.msg})"
-                    continue
-                if not isinstance(value, dict):
-                    yield number, None, f"expected a JSON object, got {type(value).__name__}"
-                    continue
-                yield number, value, None
+        yield from scan_jsonl(path, skip_torn_tail=True, errors="replace")
     elif item.format in ("json-array", "json-object"):
         value = _load_json(path)
         if item.format == "json-object":

@@ -45,7 +45,8 @@ METHODS: tuple[str, ...] = (
     "difficulty",
     "solvable",
 )
-DEFAULT_THRESHOLDS: dict[str, float] = {"lim": 0.6, "linear": 0.7}
+DEFAULT_THRESHOLD = 0.6  # the LIM paper's
+DEFAULT_THRESHOLDS: dict[str, float] = {"lim": DEFAULT_THRESHOLD, "linear": 0.7}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +141,49 @@ def _rank(scores: np.ndarray, usable: np.ndarray) -> np.ndarray:
 
 
 def check_selection(threshold: float | None, top_k: int | None) -> None:
-    """Refuse a threshold given with a top-k, and a threshold that is not a finite number."""
+    """Refuse a threshold given with a top-k, a threshold that is not a finite number, and a top-k below 1."""
     if threshold is not None and top_k is not None:
         raise InputError("Give either --threshold or --top-k, not both.")
     if threshold is not None and not math.isfinite(threshold):
         raise InputError(f"--threshold must be a finite number, got {threshold}; e.g. --threshold 0.6.")
+    if top_k is not None and top_k < 1:
+        raise InputError(f"--top-k must be at least 1, got {top_k}.")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which samples a rule keeps, and the rule as used (a threshold with its strictness, or a top-k)."""
+
+    selected: np.ndarray  # bool
+    threshold: float | None
+    strict: bool | None
+    top_k: int | None
+
+
+def select(
+    scores: np.ndarray,
+    *,
+    threshold: float | None = None,
+    strict: bool = False,
+    top_k: int | None = None,
+    default_threshold: float | None = DEFAULT_THRESHOLD,
+    ranks: np.ndarray | None = None,
+) -> Selection:
+    """The ``top_k`` best-ranked scores, else those at or above (``strict``: above) the threshold; NaN never passes.
+
+    ``ranks`` are 1-based, 0 for unusable samples; by default by descending score, ties in input order. Without a
+    ``threshold`` the method's ``default_threshold`` applies (the LIM paper's 0.6 unless told otherwise).
+    """
+    check_selection(threshold, top_k)
+    if top_k is not None:
+        ranks = _rank(scores, ~np.isnan(scores)) if ranks is None else ranks
+        return Selection((ranks >= 1) & (ranks <= top_k), None, None, top_k)
+    cut = default_threshold if threshold is None else threshold
+    if cut is None:
+        raise InputError("This method has no default threshold; give --threshold or --top-k.")
+    with np.errstate(invalid="ignore"):
+        selected = ~np.isnan(scores) & ((scores > cut) if strict else (scores >= cut))
+    return Selection(selected, cut, strict, None)
 
 
 def score_trajectories(
@@ -175,9 +214,8 @@ def score_trajectories(
         raise InputError("The random method needs --n (for example --n 1389 to match the LIMR set size).")
     if method != "random" and n is not None:
         raise InputError("--n is for --method random; use --top-k to keep the k best samples.")
-    for name, value in (("--top-k", top_k), ("--n", n)):
-        if value is not None and value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}.")
+    if n is not None and n < 1:
+        raise InputError(f"--n must be at least 1, got {n}.")
 
     count = len(trajectories.sample_ids)
     dropped_rows: dict[int, str] = {}
@@ -209,25 +247,25 @@ def score_trajectories(
             scores = output.scores
 
     ranks = _rank(scores if output is None else output.key, kept)
-    default_threshold = DEFAULT_THRESHOLDS.get(method)
     if method == "variance" and threshold is None and top_k is None:
         top_k = 1  # One-Shot RLVR trains on pi_1, the single highest-variance example
     if method == "random":
         top_k = n
-    if top_k is not None:
-        selected = (ranks >= 1) & (ranks <= top_k)
-        used_threshold = None
-    elif output is not None and threshold is None:
-        selected = kept & output.default_selected
-        used_threshold = None
+    if output is not None and threshold is None and top_k is None:
+        rule = Selection(kept & output.default_selected, None, None, None)
     else:
-        used_threshold = threshold if threshold is not None else default_threshold
-        with np.errstate(invalid="ignore"):
-            selected = kept & ((scores > used_threshold) if strict else (scores >= used_threshold))
+        rule = select(
+            np.where(kept, scores, np.nan),
+            threshold=threshold,
+            strict=strict,
+            top_k=top_k,
+            default_threshold=DEFAULT_THRESHOLDS.get(method),
+            ranks=ranks,
+        )
     parameters: dict[str, Any] = {
-        "threshold": used_threshold,
-        "strict": strict if used_threshold is not None else None,
-        "top_k": top_k if method != "random" else None,
+        "threshold": rule.threshold,
+        "strict": rule.strict,
+        "top_k": rule.top_k if method != "random" else None,
         "n": n,
         "seed": seed if method == "random" else None,
         "align": align if trajectories.report.layout == "wide" and method in ("lim", "linear") else None,
@@ -238,7 +276,7 @@ def score_trajectories(
         parameters={key: value for key, value in parameters.items() if value is not None},
         sample_ids=trajectories.sample_ids,
         scores=scores,
-        selected=np.asarray(selected, dtype=bool),
+        selected=np.asarray(rule.selected, dtype=bool),
         ranks=ranks,
         n_epochs=trajectories.observed,
         dropped={trajectories.sample_ids[row]: reason for row, reason in sorted(dropped_rows.items())},

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from limr_kit._io import dumps, sha256_file
-from limr_kit.curate import SCORE_COLUMN
+from limr_kit.curate import MANIFEST_FILE, SCORE_COLUMN, CurationManifest
 from limr_kit.errors import InputError
 from limr_kit.hub.client import check_repo_id
 from limr_kit.release.cards import TAGS, render_card, size_category
@@ -41,18 +40,16 @@ def plan_dataset(
 
     check_repo_id(repo_id)
     folder = require_folder(folder, "curated dataset", "Run `limr-kit curate ... --out DIR` first.")
-    manifest_file, parquet = folder / "manifest.json", folder / "train.parquet"
+    manifest_file, parquet = folder / MANIFEST_FILE, folder / "train.parquet"
     for needed in (manifest_file, parquet):
         if not needed.is_file():
             raise InputError(
                 f"{folder} is not a `limr-kit curate` output: {needed.name} is missing. Run curate again."
             )
-    try:
-        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        key, counts = manifest["key"], manifest["counts"]
-        expected_sha = manifest["outputs"]["train.parquet"]["sha256"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{manifest_file} is not a limr-kit curate manifest ({exc}). Run curate again.") from exc
+    manifest = CurationManifest.load(manifest_file)
+    if manifest.key is None or manifest.selection is None or "train.parquet" not in manifest.outputs:
+        raise InputError(f"{manifest_file} is not the manifest of a `limr-kit curate` output. Run curate again.")
+    key, counts, expected_sha = manifest.key, manifest.counts, manifest.outputs["train.parquet"]["sha256"]
     try:
         table = pq.read_table(parquet)
     except Exception as exc:  # pyarrow raises several types for a damaged file
@@ -86,7 +83,7 @@ def plan_dataset(
         key=key,
         counts=counts,
         method=_method(manifest),
-        is_lim=(manifest.get("scoring") or {}).get("method") == "lim",
+        is_lim=(manifest.scoring or {}).get("method") == "lim",
         rule=_rule(manifest),
         scores_source=_scores_source(manifest),
         inputs=_portable(manifest)["inputs"],
@@ -134,28 +131,31 @@ def _card_data(table: Any, download_size: int, license: str, language: str, titl
     return card_data
 
 
-def _portable(manifest: dict[str, Any]) -> dict[str, Any]:
+def _portable(manifest: CurationManifest) -> dict[str, Any]:
     """The manifest with local input paths reduced to file names (they mean nothing elsewhere)."""
     inputs = {
-        role: {"name": Path(item["path"]).name, "sha256": item["sha256"]} for role, item in manifest["inputs"].items()
+        role: {"name": Path(item["path"]).name, "sha256": item["sha256"]} for role, item in manifest.inputs.items()
     }
-    return {**manifest, "inputs": inputs}
+    return {**manifest.to_dict(), "inputs": inputs}
 
 
-def _method(manifest: dict[str, Any]) -> str:
-    scoring = manifest.get("scoring")
-    if not scoring:
+def _method(manifest: CurationManifest) -> str:
+    if not manifest.scoring:
         return "released scores"
-    return _METHODS.get(scoring["method"], scoring["method"])
+    return _METHODS.get(manifest.scoring["method"], manifest.scoring["method"])
 
 
-def _rule(manifest: dict[str, Any]) -> str:
+def _rule(manifest: CurationManifest) -> str:
     """The selection rule in words; a rule applied by ``limr-kit score`` is read from its parameters."""
-    selection = manifest["selection"]
+    selection = manifest.selection or {}
     if selection.get("rule") == "selected_flag":
-        parameters = (manifest.get("scoring") or {}).get("parameters") or {}
-        rule = _rule({"selection": {"rule": "top_k" if parameters.get("top_k") else "threshold", **parameters}})
-        return f"{rule}, as selected by `limr-kit score`"
+        parameters = (manifest.scoring or {}).get("parameters") or {}
+        rule = "top_k" if parameters.get("top_k") else "threshold"
+        return f"{_rule_words({'rule': rule, **parameters})}, as selected by `limr-kit score`"
+    return _rule_words(selection)
+
+
+def _rule_words(selection: dict[str, Any]) -> str:
     if selection.get("rule") == "top_k":
         return f"the {selection['top_k']} highest scores"
     if selection.get("threshold") is None:
@@ -163,9 +163,9 @@ def _rule(manifest: dict[str, Any]) -> str:
     return f"score {'>' if selection.get('strict') else '>='} {selection['threshold']:g}"
 
 
-def _scores_source(manifest: dict[str, Any]) -> str:
-    scoring = manifest.get("scoring")
-    scores_name = Path(manifest["inputs"]["scores"]["path"]).name
+def _scores_source(manifest: CurationManifest) -> str:
+    scoring = manifest.scoring
+    scores_name = Path(manifest.inputs["scores"]["path"]).name
     if not scoring:
         return f"a released scores file, `{scores_name}`"
     parameters = ", ".join(f"{name}={value}" for name, value in (scoring.get("parameters") or {}).items())

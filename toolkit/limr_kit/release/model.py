@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from limr_kit._io import sha256_file
-from limr_kit.errors import ConfigError, InputError
-from limr_kit.hub.client import check_repo_id
+from limr_kit.errors import ConfigError, InputError, validation_problems
+from limr_kit.hub.client import check_repo_id, parse_spec
 from limr_kit.release.cards import TAGS, render_card
 from limr_kit.release.publish import (
     PlannedFile,
@@ -104,8 +104,7 @@ def load_results(run_dir: str | Path) -> BenchResults:
     try:
         return BenchResults.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()]
-        raise ConfigError(path, problems) from exc
+        raise ConfigError(path, validation_problems(exc)) from exc
 
 
 def plan_model(
@@ -141,7 +140,7 @@ def plan_model(
             f"The bench results are partial ({'; '.join(partial)}): their numbers do not describe the benchmarks. "
             "Run `limr-kit bench` without --limit to the end, or pass --allow-partial (the card then says so)."
         )
-    dataset_id, _, dataset_revision = (dataset or "").partition("@")
+    dataset_id, dataset_revision = parse_spec(dataset, default="") if dataset else ("", "")
     card_data = ModelCardData(
         model_name=title,
         base_model=base_model,

@@ -44,7 +44,10 @@ def require_folder(folder: str | Path, what: str, hint: str) -> Path:
 
 
 def file_oids(path: Path) -> tuple[str, str]:
-    """(sha256, git blob sha1) of a file: the ids the Hub gives LFS and regular files."""
+    """(sha256, git blob sha1) of a file: the ids the Hub gives LFS and regular files.
+
+    Read in chunks: ``huggingface_hub.utils.sha.git_hash`` (used for bytes in memory) takes the whole content.
+    """
     sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % path.stat().st_size)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -70,8 +73,9 @@ class PlannedFile:
 
     @classmethod
     def from_bytes(cls, path_in_repo: str, content: bytes) -> PlannedFile:
-        git_sha1 = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
-        return cls(path_in_repo, len(content), hashlib.sha256(content).hexdigest(), git_sha1, content=content)
+        from huggingface_hub.utils.sha import git_hash
+
+        return cls(path_in_repo, len(content), hashlib.sha256(content).hexdigest(), git_hash(content), content=content)
 
     @property
     def data(self) -> Path | bytes:

@@ -11,7 +11,7 @@ from typing import Any
 
 from limr_kit._io import staged_output
 from limr_kit.errors import HubError, InputError
-from limr_kit.hub.client import REPO_TYPES, HubSession, check_repo_id, connect, hub_errors, with_retries
+from limr_kit.hub.client import REPO_TYPES, HubSession, connect, hub_errors, parse_spec, with_retries
 from limr_kit.release.publish import file_oids
 
 
@@ -42,14 +42,6 @@ class PullResult:
             "offline": self.offline,
             "warnings": list(self.warnings),
         }
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    """``namespace/name[@revision]`` as (repo id, revision); the revision defaults to main."""
-    repo_id, at, revision = spec.partition("@")
-    if at and not revision:
-        raise InputError(f"'{spec}' has an empty revision after '@'. Write ID@TAG, ID@BRANCH or ID@COMMIT.")
-    return check_repo_id(repo_id), revision or "main"
 
 
 def pull(repo_type: str, spec: str, *, out: str | Path | None = None, endpoint: str | None = None) -> PullResult:

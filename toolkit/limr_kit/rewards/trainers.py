@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from limr_kit._io import JsonlAppender
 from limr_kit.rewards.extract import EOS_MARKERS
 from limr_kit.rewards.grader import DEFAULT_TIMEOUT, REWARD_FORMAT_ERROR, Grade, GradeInput, Grader
 
@@ -32,7 +33,7 @@ class TrajectoryLog:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._lock = threading.Lock()
-        self._handle = None
+        self._appender: JsonlAppender | None = None
         self._pid: int | None = None
 
     @property
@@ -44,11 +45,10 @@ class TrajectoryLog:
         with self._lock:
             if self._pid != os.getpid():  # first write, or a forked child: its own shard
                 self.directory.mkdir(parents=True, exist_ok=True)
-                self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends)
+                self._appender = JsonlAppender(self.path)
                 self._pid = os.getpid()
             for row in rows:
-                self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                self._handle.flush()
+                self._appender.write(row)
 
 
 def _log_rows(grades: Sequence[Grade], sample_ids: Sequence[Any], **fields: Any) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """``limr-kit train``: recipes that train LIMR and its baselines with OpenRLHF (PPO on Ray) or TRL (GRPO)."""
 
-from limr_kit.train.recipes import LoadedRecipe, Overrides, Recipe, load_recipe, parse_assignments, recipe_names
-from limr_kit.train.run import TrainOptions, TrainResult, train
+from limr_kit.parsing import parse_assignments
+from limr_kit.train.recipes import LoadedRecipe, Overrides, Recipe, load_recipe, recipe_names
+from limr_kit.train.run import TrainOptions, TrainResult, default_run_folder, train
 from limr_kit.train.trl_backend import ProgressEvent
 
 
@@ -12,6 +13,7 @@ __all__ = [
     "Recipe",
     "TrainOptions",
     "TrainResult",
+    "default_run_folder",
     "load_recipe",
     "parse_assignments",
     "recipe_names",

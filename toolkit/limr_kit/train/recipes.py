@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from limr_kit.benchmarks.config import DEFAULT_SYSTEM
-from limr_kit.errors import ConfigError, InputError, UnknownNameError
+from limr_kit.errors import ConfigError, InputError, UnknownNameError, validation_problems
 from limr_kit.resources import data_dir
 
 
@@ -296,11 +296,7 @@ def validate_recipe(raw: Mapping[str, Any], where: str | Path) -> Recipe:
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg'].removeprefix('Value error, ')}"
-            for error in exc.errors()
-        ]
-        raise ConfigError(where, problems) from exc
+        raise ConfigError(where, validation_problems(exc)) from exc
 
 
 def load_recipe(ref: str | Path) -> LoadedRecipe:
@@ -326,20 +322,6 @@ class Overrides:
             "reward_mode": self.reward_mode,
             "set": dict(self.backend_args or {}),
         }
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, Any]:
-    """``["k=v", ...]`` as a mapping; values read as YAML (``true``, ``5e-7``, ``[0.9, 0.95]``, ``null``)."""
-    parsed = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set takes KEY=VALUE (for example train.num_episodes=30), got '{pair}'.")
-        try:
-            parsed[key.strip().lstrip("-")] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise InputError(f"--set {pair}: the value is not valid YAML ({exc.problem}).") from exc
-    return parsed
 
 
 def with_overrides(recipe: Recipe, overrides: Overrides) -> Recipe:

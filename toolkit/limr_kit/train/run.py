@@ -66,6 +66,19 @@ class TrainResult:
             key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(self).items()
         }
 
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        """What to run after this: the launch script of a dry run (on a GPU machine), then the scoring command."""
+        steps = [self.score_command] if self.score_command else []
+        if self.status == "dry-run" and self.launch_script:
+            steps.insert(0, f"bash {self.out / 'launch.sh'} on a GPU machine with OpenRLHF {TESTED}")
+        return tuple(steps)
+
+
+def default_run_folder(recipe: str | Path) -> Path:
+    """Where a run goes when no folder is given: ``runs/<recipe name>``."""
+    return Path("runs") / Path(recipe).stem
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

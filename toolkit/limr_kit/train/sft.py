@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from limr_kit.benchmarks.config import DEFAULT_SYSTEM
-from limr_kit.errors import BadRowError, ConfigError, InputError, UnknownNameError
+from limr_kit.errors import BadRowError, ConfigError, InputError, UnknownNameError, validation_problems
 from limr_kit.resources import data_dir
 from limr_kit.train.openrlhf import SUPPORTED, TESTED, check_flags, render_flags
 from limr_kit.train.recipes import OpenRLHFValue, _numbers
@@ -84,7 +84,7 @@ def load_sft_recipe(ref: str | Path) -> SftRecipe:
     except (yaml.YAMLError, TypeError, AttributeError) as exc:
         raise ConfigError(path, [f"not a YAML mapping ({exc})"]) from exc
     except ValidationError as exc:
-        raise ConfigError(path, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
+        raise ConfigError(path, validation_problems(exc)) from exc
     managed = [f"'{key}' is set by {SFT_MANAGED[key]}; remove it" for key in recipe.openrlhf if key in SFT_MANAGED]
     if managed:
         raise ConfigError(path, managed)
