@@ -216,7 +216,7 @@ def test_bench_with_vllm_writes_results_and_samples(paper_run):
     assert len(records) == 4 + 10 + 4
     record = next(r for r in records if r["benchmark"] == "aime24")
     assert len(record["completions"]) == 4 and record["prompt"].startswith("<|im_start|>system\nPlease reason")
-    assert set(record["completions"][0]) == {"text", "finish_reason", "tokens", "extracted", "correct", "reason"}
+    assert set(record["completions"][0]) == {"text", "finish_reason", "tokens", "extracted", "via", "correct", "reason"}
     assert {c["finish_reason"] for r in records for c in r["completions"]} <= {"stop", "length"}
 
 

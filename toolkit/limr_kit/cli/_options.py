@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,4 +22,20 @@ DataDirOpt = Annotated[
 TextFieldOpt = Annotated[
     str | None,
     typer.Option("--text-field", help="Column with the problem (default: prompt, problem, question, context)."),
+]
+
+
+class PolicyChoice(str, enum.Enum):
+    boxed = "boxed"
+    last_boxed_or_final = "last-boxed-or-final"
+    math_verify = "math-verify"
+
+
+AnswerPolicyOpt = Annotated[
+    PolicyChoice,
+    typer.Option(
+        "--answer-policy",
+        help="Where the answer is read: boxed (last box), last-boxed-or-final (else a final 'answer is' line), "
+        "math-verify (its own extraction).",
+    ),
 ]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt
+from limr_kit.cli._options import AnswerPolicyOpt, JsonOpt, PolicyChoice
 from limr_kit.cli.containers import GpusOpt, ImageOpt, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 from limr_kit.errors import InputError
@@ -93,6 +93,7 @@ def bench(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
     ] = False,
+    answer_policy: AnswerPolicyOpt = PolicyChoice.boxed,
     as_json: JsonOpt = False,
     image: ImageOpt = None,
     gpus: GpusOpt = None,
@@ -126,6 +127,7 @@ def bench(
         seed=seed,
         engine_options=engine_options,
         fresh=fresh,
+        answer_policy=answer_policy.value,
     )
     with progress() as bars:
 
