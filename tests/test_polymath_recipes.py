@@ -132,3 +132,14 @@ def test_cpu_presets_train_and_their_reward_log_scores(name, run_cli, tmp_path):
     scored = run_cli("score", out / "rewards", "--out", out / "lim", "--json")
     assert scored.code == 0, scored.stderr
     assert len((out / "lim/scores.jsonl").read_text().splitlines()) == 8
+
+
+def test_answer_policy_override_reaches_the_reward_environment(tmp_path, one_sample):
+    dry_run("polymath-grpo", tmp_path / "run", one_sample, answer_policy="last-boxed-or-final")
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["env"]["LIMR_ANSWER_POLICY"] == "last-boxed-or-final"
+    assert record["overrides"]["answer_policy"] == "last-boxed-or-final"
+    with pytest.raises(ConfigError, match="reads only the last box"):
+        dry_run(
+            "polymath-grpo", tmp_path / "compat", one_sample, reward_mode="limr-compat", answer_policy="math-verify"
+        )
