@@ -215,7 +215,15 @@ def test_bench_with_vllm_writes_results_and_samples(paper_run):
     assert len(records) == 4 + 10 + 4
     record = next(r for r in records if r["benchmark"] == "aime24")
     assert len(record["completions"]) == 4 and record["prompt"].startswith("<|im_start|>system\nPlease reason")
-    assert set(record["completions"][0]) == {"text", "finish_reason", "tokens", "extracted", "correct", "reason"}
+    assert set(record["completions"][0]) == {
+        "text",
+        "finish_reason",
+        "tokens",
+        "extracted",
+        "via",
+        "correct",
+        "reason",
+    }
     assert {c["finish_reason"] for r in records for c in r["completions"]} <= {"stop", "length"}
 
 
@@ -359,6 +367,23 @@ def test_hf_engine_matches_vllm_token_for_token_with_greedy_decoding(paper_run, 
     assert {q: [c["finish_reason"] for c in cs] for q, cs in hf.items()} == {
         q: [c["finish_reason"] for c in cs] for q, cs in vllm.items()
     }
+
+
+@pytest.mark.slow
+def test_answer_policy_is_recorded_and_a_run_resumes_only_with_the_same_one(tiny_model, bench_data, tmp_path):
+    out = tmp_path / "final"
+    args = ("bench", tiny_model, "--suite", "math500", "--engine", "hf", "--limit", "2", "--data-dir", bench_data,
+            "--out", out)  # fmt: skip
+    result = run_limr(*args, "--answer-policy", "last-boxed-or-final", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    grader = json.loads(result.stdout)["provenance"]["grader"]
+    assert grader == {"mode": "default", "answer_policy": "last-boxed-or-final", "timeout_s": 2.0}
+    completions = [c for cs in _samples(out).values() for c in cs]
+    assert len(completions) == 2 and all(c["via"] in ("boxed", "final_statement", None) for c in completions)
+    assert all((c["via"] is None) == (c["extracted"] is None) for c in completions)
+    other = run_limr(*args, "--answer-policy", "math-verify")
+    assert other.returncode == 1 and "other settings (answer_policy)" in other.stderr
+    assert len(_samples(out)) == 2  # the run's samples are untouched
 
 
 def test_bad_input_is_one_clear_error(tiny_model, bench_data, tmp_path, run_cli):

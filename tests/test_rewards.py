@@ -317,6 +317,7 @@ def test_grade_command_writes_rows_and_reports(tmp_path, run_cli):
     }
     assert summary["disagreements"]["rows"] == 2
     assert summary["disagreements"]["by_change"] == {"correct -> mismatch": 1, "mismatch -> correct": 1}
+    assert summary["disagreements"]["ids"] == ["a", "b"] and summary["answer_policy"] == "boxed"
     graded = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in graded] == ["a", "b", "3", "4"]
     assert graded[0] == {
@@ -324,6 +325,7 @@ def test_grade_command_writes_rows_and_reports(tmp_path, run_cli):
         "correct": True,
         "reward": 1.0,
         "extracted": r"\sqrt{2}",
+        "via": "boxed",
         "reason": "correct",
         "limr-compat": {"correct": False, "reward": -0.5, "reason": "mismatch"},
     }

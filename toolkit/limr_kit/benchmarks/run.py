@@ -28,10 +28,13 @@ from limr_kit.errors import InputError
 from limr_kit.machine import installed_version
 from limr_kit.rewards import GradeInput, Grader
 from limr_kit.rewards.normalize import normalize_answer
+from limr_kit.rewards.policies import BOXED, check_policy
 
 
 SCHEMA = "limr-kit/bench-results@1"
 ENGINES = ("vllm", "lm-eval", "hf")
+# What a run folder written before a setting existed ran with (resuming it must not refuse).
+IDENTITY_DEFAULTS = {"answer_policy": BOXED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class BenchOptions:
     data_dir: Path | None = None
     seed: int = 0
     grader_timeout: float = 2.0
+    answer_policy: str = BOXED  # where the grader reads each completion's answer (rewards.policies)
     engine_options: dict[str, Any] = field(default_factory=dict)  # data/tensor_parallel_size, extra vLLM args...
     fresh: bool = False
 
@@ -96,6 +100,7 @@ def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[Bench
         "decoding": {spec.name: spec.decoding.model_dump() for spec in specs},
         "system_prompts": {spec.name: spec.system_prompt for spec in specs},
         "limit": options.limit,
+        "answer_policy": options.answer_policy,
     }
 
 
@@ -120,7 +125,7 @@ def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
     if not run_file.exists():
         write_json(run_file, identity)
         return
-    previous = json.loads(run_file.read_text(encoding="utf-8"))
+    previous = {**IDENTITY_DEFAULTS, **json.loads(run_file.read_text(encoding="utf-8"))}
     changed = sorted(key for key in identity if key != "limit" and previous.get(key) != identity[key])
     if changed:
         raise InputError(
@@ -196,6 +201,7 @@ def _grade_record(
                 "finish_reason": completion.finish_reason,
                 "tokens": completion.tokens,
                 "extracted": grade.extracted,
+                "via": grade.via,
                 "correct": grade.correct,
                 "reason": grade.reason,
             }
@@ -248,7 +254,7 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
             **_versions(),
             "engine_settings": engine_settings,
             "seed": options.seed,
-            "grader": {"mode": "default", "timeout_s": options.grader_timeout},
+            "grader": {"mode": "default", "answer_policy": options.answer_policy, "timeout_s": options.grader_timeout},
             "image": os.environ.get("LIMR_IMAGE"),
             "image_digest": os.environ.get("LIMR_IMAGE_DIGEST"),
             "limit": options.limit,
@@ -369,6 +375,7 @@ def run_bench(
         from limr_kit.errors import UnknownNameError
 
         raise UnknownNameError("engine", options.engine, ENGINES)
+    check_policy(options.answer_policy)
     suite, specs = resolve_suite(options.suite)
     loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
     model = resolve_model(model_name)
@@ -395,7 +402,7 @@ def run_bench(
         return engine
 
     try:
-        with Grader(timeout=options.grader_timeout).start() as grader:
+        with Grader(policy=options.answer_policy, timeout=options.grader_timeout).start() as grader:
             recorder = _Recorder(grader, store)
             try:
                 for spec in specs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -70,3 +71,19 @@ def _write_output(stream: str, data: bytes) -> None:
     target.flush()
     target.buffer.write(data)
     target.buffer.flush()
+
+
+class PolicyChoice(str, enum.Enum):
+    boxed = "boxed"
+    last_boxed_or_final = "last-boxed-or-final"
+    math_verify = "math-verify"
+
+
+AnswerPolicyOpt = Annotated[
+    PolicyChoice,
+    typer.Option(
+        "--answer-policy",
+        help="Where the answer is read: boxed (last box), last-boxed-or-final (else a final 'answer is' line), "
+        "math-verify (its own extraction).",
+    ),
+]

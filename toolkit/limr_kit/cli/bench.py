@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, rerun_in_image
+from limr_kit.cli._options import AnswerPolicyOpt, GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 from limr_kit.errors import InputError
 from limr_kit.parsing import parse_assignments
@@ -85,6 +85,7 @@ def bench(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
     ] = False,
+    answer_policy: AnswerPolicyOpt = PolicyChoice.boxed,
     as_json: JsonOpt = False,
     image: ImageOpt = None,
     gpus: GpusOpt = None,
@@ -118,6 +119,7 @@ def bench(
         seed=seed,
         engine_options=engine_options,
         fresh=fresh,
+        answer_policy=answer_policy.value,
     )
     with progress() as bars:
 

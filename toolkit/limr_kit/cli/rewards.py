@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import JsonOpt
+from limr_kit.cli._options import AnswerPolicyOpt, JsonOpt, PolicyChoice
 from limr_kit.console import out, print_json, progress
 
 
@@ -19,7 +19,7 @@ class ModeChoice(str, enum.Enum):
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"grades ({summary['mode']} mode)", show_header=False)
+    table = Table(title=f"grades ({summary['mode']} mode, {summary['answer_policy']} answers)", show_header=False)
     table.add_row("rows", str(summary["rows"]))
     table.add_row("accuracy", f"{summary['accuracy']:.1%} ({summary['correct']} correct)")
     table.add_row("mean reward", f"{summary['mean_reward']:.3f}")
@@ -27,10 +27,15 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {reason}", str(count))
     if "disagreements" in summary:
         other = summary["compared_with"]
-        table.add_row(f"{other['mode']} accuracy", f"{other['accuracy']:.1%} ({other['correct']} correct)")
-        table.add_row("rows that disagree", str(summary["disagreements"]["rows"]))
-        for change, count in summary["disagreements"]["by_change"].items():
+        name = other["mode"] if other["mode"] != summary["mode"] else other["answer_policy"]
+        table.add_row(f"{name} accuracy", f"{other['accuracy']:.1%} ({other['correct']} correct)")
+        disagreements = summary["disagreements"]
+        table.add_row("rows that disagree", str(disagreements["rows"]))
+        for change, count in disagreements["by_change"].items():
             table.add_row(f"  {change}", str(count))
+        if disagreements["ids"]:
+            more = disagreements["rows"] - len(disagreements["ids"])
+            table.add_row("  ids", ", ".join(disagreements["ids"]) + (f" (+{more} more, see --out)" if more else ""))
     if "written_to" in summary:
         table.add_row("written to", summary["written_to"])
     return table
@@ -41,6 +46,7 @@ def grade(
     mode: Annotated[
         ModeChoice, typer.Option("--mode", help="default (correct grading) or limr-compat (released reward).")
     ] = ModeChoice.default,
+    answer_policy: AnswerPolicyOpt = PolicyChoice.boxed,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one graded row per input here (JSONL).")
     ] = None,
@@ -50,6 +56,10 @@ def grade(
     compare: Annotated[
         bool, typer.Option("--compare", help="Also grade in the other mode and report disagreements.")
     ] = False,
+    compare_policy: Annotated[
+        PolicyChoice | None,
+        typer.Option("--compare-policy", help="Also grade under this answer policy and report disagreements."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Grade predictions against gold answers: accuracy, rewards and counts by reason."""
@@ -60,9 +70,11 @@ def grade(
         report = grade_file(
             file,
             mode=mode.value,
+            policy=answer_policy.value,
             out=out_path,
             timeout=timeout,
             compare=compare,
+            compare_policy=compare_policy.value if compare_policy else None,
             on_progress=lambda n: bar.advance(task, n),
         )
     if as_json:

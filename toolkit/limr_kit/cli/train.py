@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, rerun_in_image
+from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
 
 
@@ -51,6 +51,10 @@ def train(
         RewardModeChoice | None,
         typer.Option("--reward-mode", help="Grader mode; limr-compat is the released LIMR reward, bit for bit."),
     ] = None,
+    answer_policy: Annotated[
+        PolicyChoice | None,
+        typer.Option("--answer-policy", help="Where the reward reads the answer (default: the recipe's, boxed)."),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -75,6 +79,7 @@ def train(
             model=model,
             dataset=str(dataset) if dataset is not None else None,
             reward_mode=reward_mode.value if reward_mode else None,
+            answer_policy=answer_policy.value if answer_policy else None,
             backend_args=parse_assignments(sets),
         ),
         data_dir=data_dir,

@@ -5,18 +5,22 @@ from limr_kit.rewards.grader import (
     MODES,
     REWARD_CORRECT,
     REWARD_FORMAT_ERROR,
+    REWARD_SCHEMES,
     REWARD_WRONG,
     Grade,
     GradeInput,
     Grader,
 )
+from limr_kit.rewards.policies import POLICIES
 
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MODES",
+    "POLICIES",
     "REWARD_CORRECT",
     "REWARD_FORMAT_ERROR",
+    "REWARD_SCHEMES",
     "REWARD_WRONG",
     "Grade",
     "GradeInput",

@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from limr_kit._io import check_output_file, iter_jsonl, write_jsonl
-from limr_kit.errors import BadRowError
+from limr_kit.errors import BadRowError, InputError
 from limr_kit.rewards.grader import COMPAT, Grade, GradeInput, Grader
+from limr_kit.rewards.policies import BOXED, check_policy
+
+
+SHOWN_DISAGREEMENTS = 20  # row ids listed in the summary (all of them are in --out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +45,11 @@ def read_grade_inputs(path: str | Path) -> tuple[list[str], list[GradeInput]]:
     return ids, items
 
 
-def _summarise(mode: str, grades: list[Grade]) -> dict[str, Any]:
+def _summarise(mode: str, policy: str, grades: list[Grade]) -> dict[str, Any]:
     correct = sum(grade.correct for grade in grades)
     return {
         "mode": mode,
+        "answer_policy": policy,
         "rows": len(grades),
         "correct": correct,
         "accuracy": correct / len(grades),
@@ -59,41 +64,72 @@ def _row(sample_id: str, grade: Grade) -> dict[str, Any]:
         "correct": grade.correct,
         "reward": grade.reward,
         "extracted": grade.extracted,
+        "via": grade.via,
         "reason": grade.reason,
     }
+
+
+def _other_setting(mode: str, policy: str, compare: bool, compare_policy: str | None) -> tuple[str, str] | None:
+    """The (mode, policy) to compare with: the other mode (``compare``) or another policy in the same mode."""
+    if compare and compare_policy is not None:
+        raise InputError("Give --compare (the other mode) or --compare-policy (another answer policy), not both.")
+    if compare:
+        if policy != BOXED:
+            raise InputError(
+                "--compare grades in limr-compat mode too, which reads only boxes: use --answer-policy boxed."
+            )
+        return (COMPAT if mode == "default" else "default"), BOXED
+    if compare_policy is not None:
+        check_policy(compare_policy, mode)
+        if compare_policy == policy:
+            raise InputError(f"--compare-policy {compare_policy} is the policy being graded; name another one.")
+        return mode, compare_policy
+    return None
+
+
+def _compare(rows: list[dict[str, Any]], grades: list[Grade], others: list[Grade], label: str) -> dict[str, Any]:
+    """Each row gets the other verdict under ``label``; the summary counts and lists the rows that disagree."""
+    changes: Counter[str] = Counter()
+    where: list[str] = []
+    for row, grade, other in zip(rows, grades, others, strict=True):
+        row[label] = {"correct": other.correct, "reward": other.reward, "reason": other.reason}
+        if other.extracted != grade.extracted:
+            row[label]["extracted"] = other.extracted
+        if grade.correct != other.correct or grade.reward != other.reward:
+            changes[f"{grade.reason} -> {other.reason}"] += 1
+            where.append(row["id"])
+    return {"rows": len(where), "by_change": dict(changes.most_common()), "ids": where[:SHOWN_DISAGREEMENTS]}
 
 
 def grade_file(
     path: str | Path,
     *,
     mode: str = "default",
+    policy: str = BOXED,
     out: str | Path | None = None,
     timeout: float = 2.0,
     compare: bool = False,
+    compare_policy: str | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> GradeReport:
-    """Grade every row of ``path``; with ``compare``, also in the other mode, reporting where they disagree."""
+    """Grade every row of ``path``; with ``compare`` also in the other mode, with ``compare_policy`` also under
+    that answer policy, reporting where the two disagree."""
+    check_policy(policy, mode)
+    other = _other_setting(mode, policy, compare, compare_policy)
     if out is not None:
         check_output_file(out)  # before the grading work, not after it
     ids, items = read_grade_inputs(path)
-    with Grader(mode, timeout=timeout) as grader:
+    with Grader(mode, policy=policy, timeout=timeout) as grader:
         grades = grader.grade_many(items, on_progress)
     rows = [_row(sample_id, grade) for sample_id, grade in zip(ids, grades, strict=True)]
-    summary = _summarise(mode, grades)
-    if compare:
-        other_mode = COMPAT if mode == "default" else "default"
-        with Grader(other_mode, timeout=timeout) as grader:
+    summary = _summarise(mode, policy, grades)
+    if other is not None:
+        other_mode, other_policy = other
+        with Grader(other_mode, policy=other_policy, timeout=timeout) as grader:
             others = grader.grade_many(items, on_progress)
-        disagreements = Counter()
-        for row, grade, other in zip(rows, grades, others, strict=True):
-            row[other_mode] = {"correct": other.correct, "reward": other.reward, "reason": other.reason}
-            if grade.correct != other.correct or grade.reward != other.reward:
-                disagreements[f"{grade.reason} -> {other.reason}"] += 1
-        summary["compared_with"] = _summarise(other_mode, others)
-        summary["disagreements"] = {
-            "rows": sum(disagreements.values()),
-            "by_change": dict(disagreements.most_common()),
-        }
+        label = other_mode if other_mode != mode else other_policy
+        summary["compared_with"] = _summarise(other_mode, other_policy, others)
+        summary["disagreements"] = _compare(rows, grades, others, label)
     if out is not None:
         write_jsonl(out, rows)
         summary["written_to"] = str(out)

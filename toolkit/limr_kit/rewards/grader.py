@@ -1,8 +1,9 @@
 """The grader every limr-kit number rests on: training rewards, benchmark verdicts and ``limr-kit grade``.
 
-Reward as the paper: 1 correct, -0.5 wrong but well formatted, -1 format error. Two modes:
-``default`` grades correctly (see ``equivalence``); ``limr-compat`` is bit-for-bit the released LIMR
-reward (math-verify on bare strings, depth-3 box regex), for reproducing the released scores.
+Reward as the paper: 1 correct, -0.5 wrong but well formatted, -1 format error (the ``limr`` scheme; ``binary``
+is 1 correct, else 0, with no format term). Two modes: ``default`` grades correctly (see ``equivalence``);
+``limr-compat`` is bit-for-bit the released LIMR reward (math-verify on bare strings, depth-3 box regex), for
+reproducing the released scores. The answer policy (``policies``) says where the answer is read from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from limr_kit.errors import InputError, UnknownNameError
 from limr_kit.rewards.jobs import COMPAT, Analysis, GradeJob
+from limr_kit.rewards.policies import BOXED, check_policy
 from limr_kit.rewards.pool import Outcome, WorkerPool
 
 
@@ -22,6 +24,7 @@ REWARD_CORRECT = 1.0
 REWARD_WRONG = -0.5
 REWARD_FORMAT_ERROR = -1.0
 DEFAULT_TIMEOUT = 2.0
+REWARD_SCHEMES = ("limr", "binary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,16 @@ class Grade:
 
     correct: bool  # the final answer matches the gold (format errors aside, as benchmarks count it)
     reward: float  # 1, -0.5 or -1
-    reason: str  # correct | mismatch | no_box | too_many_boxes | no_eos | garbled | repetition | timeout | error
+    # correct | mismatch | no_box | no_answer | too_many_boxes | no_eos | garbled | repetition | timeout | error
+    reason: str
     extracted: str | None  # the final answer as written in the response
+    via: str | None = None  # where the answer policy found it: boxed | final_statement | math_verify
+
+    def scored(self, scheme: str) -> float:
+        """The reward under ``scheme``: ``limr`` (1 / -0.5 / -1) or ``binary`` (1 correct, else 0; no format term)."""
+        if scheme == "binary":
+            return REWARD_CORRECT if self.correct else 0.0
+        return self.reward
 
 
 def default_workers() -> int:
@@ -55,12 +66,21 @@ class Grader:
     Close it (or use it as a context manager) to stop its workers.
     """
 
-    def __init__(self, mode: str = "default", *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "default",
+        *,
+        policy: str = BOXED,
+        timeout: float = DEFAULT_TIMEOUT,
+        workers: int | None = None,
+    ) -> None:
         if mode not in MODES:
             raise UnknownNameError("grading mode", mode, MODES)
+        check_policy(policy, mode)
         if timeout <= 0:
             raise InputError(f"The grading timeout must be positive, got {timeout}.")
         self.mode = mode
+        self.policy = policy
         self.timeout = timeout
         self.workers = workers or default_workers()
         self._lock = threading.Lock()
@@ -86,7 +106,10 @@ class Grader:
         """Grade responses in parallel; ``on_progress`` gets the number of responses finished."""
         # Rollouts of one prompt share its gold: keeping them together sends them to one worker's memo.
         order = sorted(range(len(items)), key=lambda index: str(items[index].gold))
-        jobs = [GradeJob(self.mode, items[i].prediction, str(items[i].gold), items[i].finish_reason) for i in order]
+        jobs = [
+            GradeJob(self.mode, items[i].prediction, str(items[i].gold), items[i].finish_reason, self.policy)
+            for i in order
+        ]
         grades: list[Grade | None] = [None] * len(items)
         for index, outcome in zip(order, self.pool.run(jobs, on_progress), strict=True):
             grades[index] = self._assemble(outcome)
@@ -99,12 +122,12 @@ class Grader:
         verdict = outcome.messages[1] if len(outcome.messages) > 1 else None
         correct = verdict is True
         if analysis.format_error:
-            return Grade(correct, REWARD_FORMAT_ERROR, analysis.format_error, analysis.extracted)
+            return Grade(correct, REWARD_FORMAT_ERROR, analysis.format_error, analysis.extracted, analysis.via)
         if verdict is None:  # the comparison ran out of time (or crashed): wrong
             reward = REWARD_FORMAT_ERROR if self.mode == COMPAT else REWARD_WRONG
-            return Grade(False, reward, outcome.status, analysis.extracted)
+            return Grade(False, reward, outcome.status, analysis.extracted, analysis.via)
         reward = REWARD_CORRECT if correct else REWARD_WRONG
-        return Grade(correct, reward, "correct" if correct else "mismatch", analysis.extracted)
+        return Grade(correct, reward, "correct" if correct else "mismatch", analysis.extracted, analysis.via)
 
     def close(self) -> None:
         """Stop the worker processes."""

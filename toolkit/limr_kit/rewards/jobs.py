@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from limr_kit.rewards.equivalence import answers_equal, limr_compat_equal
-from limr_kit.rewards.extract import boxed_answers, cut_at_eos, limr_last_boxed
+from limr_kit.rewards.extract import cut_at_eos, limr_last_boxed
 from limr_kit.rewards.formatting import LIMR_REPETITION, MAX_BOXES, box_count, has_repetition, is_garbled
 from limr_kit.rewards.normalize import normalize_answer
+from limr_kit.rewards.policies import BOXED, extract_answer, missing_reason
 
 
 COMPAT = "limr-compat"
@@ -17,12 +18,13 @@ COMPAT = "limr-compat"
 
 @dataclass(frozen=True, slots=True)
 class GradeJob:
-    """Grade one response: check its format, extract its answer, compare it with the gold."""
+    """Grade one response: check its format, extract its answer (by ``policy``), compare it with the gold."""
 
     mode: str
     response: str
     gold: str
     finish_reason: str | None
+    policy: str = BOXED
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Analysis:
     extracted: str | None  # the final answer as written
     answer_key: str | None  # the answer as compared (normalised in default mode)
     gold_key: str
+    via: str | None = None  # where the answer was found: boxed | final_statement | math_verify
 
 
 _VERDICTS: OrderedDict[tuple[str, str, str], bool] = OrderedDict()  # this worker's memo
@@ -38,20 +41,22 @@ _MEMO_SIZE = 100_000
 
 
 def analyse(job: GradeJob) -> Analysis:
-    """Format checks in the released order (EOS, boxes, garbled text, repetition) and the final answer."""
+    """Format checks in the released order (EOS, an answer, too many boxes, garbled text, repetition) and the
+    final answer; every policy runs the same checks, only "no answer" differs (``no_box`` or ``no_answer``)."""
     compat = job.mode == COMPAT
     response = cut_at_eos(job.response)
     if compat:
-        extracted = limr_last_boxed(response)
+        extracted, via = limr_last_boxed(response), BOXED
         boxes = box_count(response)
+        found = boxes > 0
     else:
-        answers = boxed_answers(response)
-        extracted = answers[-1] if answers else None
-        boxes = len(answers)
+        extraction = extract_answer(response, job.policy)
+        extracted, via, boxes = extraction.answer, extraction.via, extraction.boxes
+        found = extracted is not None
     if job.finish_reason == "length":
         format_error = "no_eos"
-    elif boxes == 0:
-        format_error = "no_box"
+    elif not found:
+        format_error = missing_reason(job.policy)
     elif boxes >= MAX_BOXES:
         format_error = "too_many_boxes"
     elif is_garbled(response):
@@ -63,9 +68,9 @@ def analyse(job: GradeJob) -> Analysis:
     else:
         format_error = None
     if compat:
-        return Analysis(format_error, extracted, extracted, job.gold)
+        return Analysis(format_error, extracted, extracted, job.gold, via if extracted is not None else None)
     answer_key = None if extracted is None else normalize_answer(extracted)
-    return Analysis(format_error, extracted, answer_key, normalize_answer(job.gold))
+    return Analysis(format_error, extracted, answer_key, normalize_answer(job.gold), via)
 
 
 def same_answer(mode: str, answer_key: str, gold_key: str) -> bool:

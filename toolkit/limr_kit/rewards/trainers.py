@@ -19,7 +19,8 @@ from typing import Any
 
 from limr_kit._io import JsonlAppender
 from limr_kit.rewards.extract import EOS_MARKERS
-from limr_kit.rewards.grader import DEFAULT_TIMEOUT, REWARD_FORMAT_ERROR, Grade, GradeInput, Grader
+from limr_kit.rewards.grader import DEFAULT_TIMEOUT, REWARD_FORMAT_ERROR, REWARD_SCHEMES, Grade, GradeInput, Grader
+from limr_kit.rewards.policies import BOXED
 
 
 logger = logging.getLogger(__name__)
@@ -51,11 +52,20 @@ class TrajectoryLog:
                 self._appender.write(row)
 
 
-def _log_rows(grades: Sequence[Grade], sample_ids: Sequence[Any], **fields: Any) -> list[dict[str, Any]]:
+def _log_rows(
+    grades: Sequence[Grade], sample_ids: Sequence[Any], grader: Grader, scheme: str, **fields: Any
+) -> list[dict[str, Any]]:
+    """One row per rollout: the reward the trainer got, the verdict, and the grading settings that gave it."""
     now = time.time()
     rows = []
     for grade, sample_id in zip(grades, sample_ids, strict=True):
-        row = {"sample_id": sample_id, "reward": grade.reward, "correct": grade.correct, "reason": grade.reason}
+        row = {
+            "sample_id": sample_id,
+            "reward": grade.scored(scheme),
+            "correct": grade.correct,
+            "reason": grade.reason,
+            "answer_policy": grader.policy,
+        }
         row.update({key: value for key, value in fields.items() if value is not None})
         row["time"] = now
         rows.append(row)
@@ -65,6 +75,8 @@ def _log_rows(grades: Sequence[Grade], sample_ids: Sequence[Any], **fields: Any)
 def make_trl_reward(
     *,
     mode: str = "default",
+    policy: str = BOXED,
+    scheme: str = "limr",
     log_dir: str | Path | None = None,
     answer_field: str = "answer",
     id_field: str = "sample_id",
@@ -72,13 +84,15 @@ def make_trl_reward(
     timeout: float = DEFAULT_TIMEOUT,
     workers: int | None = None,
 ) -> Callable[..., list[float]]:
-    """A TRL GRPO reward function (1 / -0.5 / -1) that also logs each rollout's reward per epoch.
+    """A TRL GRPO reward function (``scheme`` limr: 1 / -0.5 / -1; binary: 1 / 0) that also logs each rollout's
+    reward per epoch; ``policy`` is where the answer is read (``rewards.policies``).
 
     TRL passes every dataset column to reward functions, so ``id_field`` and ``answer_field`` arrive
     with each completion; ``trainer_state`` gives the epoch. A completion whose last token is not one
     of ``eos_token_ids`` was cut off (no end of sequence).
     """
-    grader = Grader(mode, timeout=timeout, workers=workers)
+    _check_scheme(scheme)
+    grader = Grader(mode, policy=policy, timeout=timeout, workers=workers)
     log = TrajectoryLog(log_dir) if log_dir is not None else None
     eos = set(eos_token_ids)
 
@@ -94,11 +108,19 @@ def make_trl_reward(
             state = columns.get("trainer_state")
             epoch = math.floor(state.epoch) if state is not None and state.epoch is not None else None
             step = state.global_step if state is not None else None
-            log.write(_log_rows(grades, columns.get(id_field, [None] * len(grades)), epoch=epoch, step=step))
-        return [grade.reward for grade in grades]
+            ids = columns.get(id_field, [None] * len(grades))
+            log.write(_log_rows(grades, ids, grader, scheme, epoch=epoch, step=step))
+        return [grade.scored(scheme) for grade in grades]
 
     limr_reward.grader = grader  # type: ignore[attr-defined]  (so callers can close its workers)
     return limr_reward
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in REWARD_SCHEMES:
+        from limr_kit.errors import UnknownNameError
+
+        raise UnknownNameError("reward scheme", scheme, REWARD_SCHEMES)
 
 
 def split_query(query: str, prompt: str) -> tuple[str, str]:
@@ -127,7 +149,8 @@ def parse_label(label: Any, prompt: str) -> tuple[Any, str]:
 
 class OpenRLHFReward:
     """OpenRLHF's ``reward_func(queries, prompts, labels)``, configured from the environment:
-    ``LIMR_REWARD_MODE`` (default | limr-compat), ``LIMR_REWARD_LOG_DIR``, ``LIMR_REWARD_TIMEOUT``.
+    ``LIMR_REWARD_MODE`` (default | limr-compat), ``LIMR_ANSWER_POLICY`` (boxed | last-boxed-or-final |
+    math-verify), ``LIMR_REWARD_SCHEME`` (limr | binary), ``LIMR_REWARD_LOG_DIR``, ``LIMR_REWARD_TIMEOUT``.
 
     OpenRLHF calls it from worker threads and swallows its exceptions, so it catches everything
     itself and answers -1 (a format error) for a batch it could not grade.
@@ -136,6 +159,7 @@ class OpenRLHFReward:
     def __init__(self) -> None:
         self._grader: Grader | None = None
         self._log: TrajectoryLog | None = None
+        self._scheme = "limr"
         self._lock = threading.Lock()
 
     def _setup(self) -> tuple[Grader, TrajectoryLog | None]:
@@ -143,7 +167,10 @@ class OpenRLHFReward:
             if self._grader is None:
                 mode = os.environ.get("LIMR_REWARD_MODE", "default")
                 timeout = float(os.environ.get("LIMR_REWARD_TIMEOUT", DEFAULT_TIMEOUT))
-                self._grader = Grader(mode, timeout=timeout)
+                self._scheme = os.environ.get("LIMR_REWARD_SCHEME", "limr")
+                _check_scheme(self._scheme)
+                policy = os.environ.get("LIMR_ANSWER_POLICY", BOXED)
+                self._grader = Grader(mode, policy=policy, timeout=timeout)
                 log_dir = os.environ.get("LIMR_REWARD_LOG_DIR")
                 self._log = TrajectoryLog(log_dir) if log_dir else None
             return self._grader, self._log
@@ -161,12 +188,13 @@ class OpenRLHFReward:
                 items.append(GradeInput(response, gold, finish))
             grades = grader.grade_many(items)
             if log is not None:
-                log.write(_log_rows(grades, ids))
-            rewards = [grade.reward for grade in grades]
+                log.write(_log_rows(grades, ids, grader, self._scheme))
+            rewards = [grade.scored(self._scheme) for grade in grades]
             correct = [float(grade.correct) for grade in grades]
         except Exception:  # OpenRLHF would swallow it and leave the reward empty
-            logger.exception("limr-kit reward_func failed; answering -1 for this batch")
-            rewards, correct = [REWARD_FORMAT_ERROR] * len(queries), [0.0] * len(queries)
+            logger.exception("limr-kit reward_func failed; answering a format error for this batch")
+            failed = 0.0 if self._scheme == "binary" else REWARD_FORMAT_ERROR
+            rewards, correct = [failed] * len(queries), [0.0] * len(queries)
         return {
             "rewards": torch.tensor(rewards),
             "scores": torch.tensor(correct),

@@ -10,7 +10,7 @@ from typing import Any
 
 from limr_kit.datasets_io import read_table
 from limr_kit.errors import BadRowError, InputError
-from limr_kit.train.recipes import DatasetSpec
+from limr_kit.train.recipes import PROBLEM_SLOT, DatasetSpec
 
 
 DATA_DIR_ENV = "LIMR_DATA_DIR"
@@ -87,12 +87,22 @@ def chat(problem: Problem, system_prompt: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": problem.question}]
 
 
-def openrlhf_row(problem: Problem, system_prompt: str) -> dict[str, Any]:
-    """A row of OpenRLHF's prompt JSONL: chat messages and the label limr-kit's reward file reads."""
+def raw_prompt(problem: Problem, template: str) -> str:
+    """A raw-text prompt: the template with the question in place of ``[PROBLEM]`` (no chat template)."""
+    return template.replace(PROBLEM_SLOT, problem.question)
+
+
+def openrlhf_row(problem: Problem, system_prompt: str, template: str | None = None) -> dict[str, Any]:
+    """A row of OpenRLHF's prompt JSONL: chat messages (or, with a template, the raw ``prompt`` text) and the label
+    limr-kit's reward file reads."""
     label = json.dumps({"sample_id": problem.sample_id, "answer": problem.answer}, ensure_ascii=False)
+    if template is not None:
+        return {"prompt": raw_prompt(problem, template), "label": label}
     return {"context_messages": chat(problem, system_prompt), "label": label}
 
 
-def trl_row(problem: Problem, system_prompt: str) -> dict[str, Any]:
-    """A row of TRL's conversational dataset; ``answer`` and ``sample_id`` reach the reward function."""
-    return {"prompt": chat(problem, system_prompt), "answer": problem.answer, "sample_id": problem.sample_id}
+def trl_row(problem: Problem, system_prompt: str, template: str | None = None) -> dict[str, Any]:
+    """A row of TRL's dataset: conversational (chat template), or with a template a standard one whose ``prompt``
+    text TRL tokenises as is; ``answer`` and ``sample_id`` reach the reward function."""
+    prompt = raw_prompt(problem, template) if template is not None else chat(problem, system_prompt)
+    return {"prompt": prompt, "answer": problem.answer, "sample_id": problem.sample_id}

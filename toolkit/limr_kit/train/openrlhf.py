@@ -129,8 +129,10 @@ def plan_launch(
     env: Mapping[str, str],
     recipe_name: str,
     where: str | Path = "recipe",
+    raw_prompts: bool = False,
 ) -> OpenRLHFPlan:
-    """Flags limr-kit owns (model, data, reward file), then the recipe's, placeholders filled."""
+    """Flags limr-kit owns (model, data, reward file), then the recipe's, placeholders filled. ``raw_prompts``: the
+    rows hold the rendered prompt text (``prompt``), which OpenRLHF passes to the model as is (no chat template)."""
     args = dict(args)
     horizon = scheduler_steps(args, n_prompts)
     ratio = None
@@ -141,9 +143,9 @@ def plan_launch(
         "actor.model_name_or_path": model,
         "reward.remote_url": str(reward_file()),
         "data.prompt_dataset": str(prompts),
-        "data.input_key": "context_messages",
+        "data.input_key": "prompt" if raw_prompts else "context_messages",
         "data.label_key": "label",
-        "data.apply_chat_template": True,
+        "data.apply_chat_template": not raw_prompts,
     }
     flags = render_flags({**managed, **args}, {"out": str(out), "model": model})
     command = (*ENTRY_POINT, *flags)

@@ -32,10 +32,12 @@ OPENRLHF_MANAGED = {
     "actor.model_name_or_path": "the recipe's model or --model",
     "reward.remote_url": "limr-kit (its reward file)",
     "data.prompt_dataset": "the recipe's dataset or --dataset",
-    "data.input_key": "limr-kit (context_messages)",
+    "data.input_key": "limr-kit (context_messages, or prompt with a prompt_template)",
     "data.label_key": "limr-kit (label)",
-    "data.apply_chat_template": "limr-kit (always on)",
+    "data.apply_chat_template": "limr-kit (on, or off with a prompt_template)",
+    "data.input_template": "the recipe's prompt_template (rendered into each prompt row)",
 }
+PROBLEM_SLOT = "[PROBLEM]"  # where a prompt_template takes the question (the paper's Table 6 notation)
 TRL_MANAGED = {"output_dir": "--out (checkpoints go to OUT/trl)"}
 # train_ppo_ray's only flags without a dot in 0.11; every other one is group.name since 0.10.2.
 OPENRLHF_FLAT_FLAGS = frozenset({"local_rank", "use_ms"})
@@ -162,13 +164,25 @@ class DatasetSpec(_Strict):
 
 
 class RewardSpec(_Strict):
-    """limr-kit's grader as the reward: 1 correct, -0.5 wrong, -1 format error; every rollout logged when ``log``."""
+    """limr-kit's grader as the reward; every rollout logged when ``log``.
+
+    ``scheme`` limr: 1 correct, -0.5 wrong, -1 format error (LIMR); binary: 1 correct, else 0, no format term.
+    ``answer_policy``: where the answer is read (``limr_kit.rewards.policies``).
+    """
 
     mode: Literal["default", "limr-compat"] = "default"
+    answer_policy: Literal["boxed", "last-boxed-or-final", "math-verify"] = "boxed"
+    scheme: Literal["limr", "binary"] = "limr"
     timeout: float = Field(2.0, gt=0)
     log: bool = True
     # Grader worker processes per process that grades (OpenRLHF: each vLLM engine actor); None: its CPUs.
     workers: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _policy_fits_mode(self) -> RewardSpec:
+        if self.mode == "limr-compat" and self.answer_policy != "boxed":
+            raise ValueError("limr-compat (the released reward) reads only the last box: use answer_policy boxed")
+        return self
 
 
 class Recipe(_Strict):
@@ -180,6 +194,9 @@ class Recipe(_Strict):
     model: str | TinyModelSource
     dataset: DatasetSpec
     system_prompt: str = DEFAULT_SYSTEM
+    # Raw text with [PROBLEM] where the question goes: the model sees exactly this, no chat template (None: the
+    # tokenizer's chat template with system_prompt and the question as the user turn).
+    prompt_template: str | None = None
     reward: RewardSpec = RewardSpec()
     warmup_steps: int | None = Field(None, ge=0)  # LR warm-up in optimizer steps (OpenRLHF: turned into a ratio)
     cpu_threads: int | None = Field(None, ge=1)  # TRL on CPU: torch threads (None: torch's default)
@@ -214,6 +231,11 @@ class Recipe(_Strict):
             raise ValueError(f"a '{other}:' section does not apply to backend {self.backend}; remove it")
         if self.cpu_threads is not None and self.backend != "trl":
             raise ValueError("cpu_threads applies to backend trl only (OpenRLHF runs on GPUs); remove it")
+        if self.prompt_template is not None:
+            if self.prompt_template.count(PROBLEM_SLOT) != 1:
+                raise ValueError(f"prompt_template must hold {PROBLEM_SLOT} once, where the question goes")
+            if "system_prompt" in self.model_fields_set and self.system_prompt != DEFAULT_SYSTEM:
+                raise ValueError("system_prompt does not apply with a prompt_template (no chat template); keep one")
         ratios = [key for key in ("actor.lr_warmup_ratio", "critic.lr_warmup_ratio") if key in self.openrlhf]
         if self.warmup_steps is not None and (ratios or "warmup_steps" in self.trl or "warmup_ratio" in self.trl):
             raise ValueError("warmup_steps and a backend warm-up argument are both set; keep one")
@@ -313,6 +335,7 @@ class Overrides:
     model: str | None = None
     dataset: str | None = None
     reward_mode: str | None = None
+    answer_policy: str | None = None
     backend_args: Mapping[str, Any] | None = None  # null values remove an argument
 
     def as_dict(self) -> dict[str, Any]:
@@ -320,6 +343,7 @@ class Overrides:
             "model": self.model,
             "dataset": self.dataset,
             "reward_mode": self.reward_mode,
+            "answer_policy": self.answer_policy,
             "set": dict(self.backend_args or {}),
         }
 
@@ -333,6 +357,8 @@ def with_overrides(recipe: Recipe, overrides: Overrides) -> Recipe:
         raw["dataset"]["path"] = overrides.dataset
     if overrides.reward_mode is not None:
         raw["reward"]["mode"] = overrides.reward_mode
+    if overrides.answer_policy is not None:
+        raw["reward"]["answer_policy"] = overrides.answer_policy
     if overrides.backend_args:
         raw[recipe.backend] = merge(raw[recipe.backend], overrides.backend_args)
-    return validate_recipe(raw, "command-line overrides (--model, --dataset, --reward-mode, --set)")
+    return validate_recipe(raw, "command-line overrides (--model, --dataset, --reward-mode, --answer-policy, --set)")

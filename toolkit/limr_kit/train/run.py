@@ -208,7 +208,7 @@ def _train_trl(run: _Run, progress: ProgressFn | None) -> TrainResult:
             f"{out / 'rewards'} already holds the reward log of an earlier run; training again would mix both runs "
             "in LIM's input. Choose another --out or remove that folder."
         )
-    rows = [trl_row(problem, recipe.system_prompt) for problem in run.problems]
+    rows = [trl_row(problem, recipe.system_prompt, recipe.prompt_template) for problem in run.problems]
     per_step = prompts_per_step(config)
     if len(rows) < per_step:
         raise InputError(
@@ -223,7 +223,10 @@ def _train_trl(run: _Run, progress: ProgressFn | None) -> TrainResult:
         return run.result()
     run.save("running")
     run.guarded(lambda: run.write_tiny_model(progress))
-    step = run.guarded(lambda: run_grpo(run.model, rows, config, recipe.reward, out, progress, recipe.cpu_threads))
+    raw = recipe.prompt_template is not None
+    step = run.guarded(
+        lambda: run_grpo(run.model, rows, config, recipe.reward, out, progress, recipe.cpu_threads, raw_prompts=raw)
+    )
     run.files += ["model", "rewards"] if recipe.reward.log else ["model"]
     run.save("completed", final_step=step)
     return run.result()
@@ -233,7 +236,12 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
     recipe, out = run.recipe, run.out
     if not run.options.dry_run:
         ensure_can_launch()
-    env = {"LIMR_REWARD_MODE": recipe.reward.mode, "LIMR_REWARD_TIMEOUT": str(recipe.reward.timeout)}
+    env = {
+        "LIMR_REWARD_MODE": recipe.reward.mode,
+        "LIMR_ANSWER_POLICY": recipe.reward.answer_policy,
+        "LIMR_REWARD_SCHEME": recipe.reward.scheme,
+        "LIMR_REWARD_TIMEOUT": str(recipe.reward.timeout),
+    }
     if recipe.reward.log:
         env["LIMR_REWARD_LOG_DIR"] = str(out / "rewards")
     if recipe.reward.workers:
@@ -248,6 +256,7 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
         env=env,
         recipe_name=run.loaded.name,
         where=run.loaded.path,
+        raw_prompts=recipe.prompt_template is not None,
     )
     if misaligned := accumulation_misalignment(recipe.openrlhf, len(run.problems)):
         run.notes.append(misaligned)
@@ -260,7 +269,9 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
             run.notes.append(f"OpenRLHF {installed[1]} is installed; limr-kit's recipes are written for {SUPPORTED}.")
     if any((out / "rewards").glob("rewards.*.jsonl")):
         run.notes.append(f"{out / 'rewards'} already holds reward logs: this run appends to them (resuming).")
-    run.write_prompts([openrlhf_row(problem, recipe.system_prompt) for problem in run.problems])
+    run.write_prompts(
+        [openrlhf_row(problem, recipe.system_prompt, recipe.prompt_template) for problem in run.problems]
+    )
     write_text(out / "launch.sh", plan.script)
     (out / "launch.sh").chmod(0o755)
     run.files.append("launch.sh")

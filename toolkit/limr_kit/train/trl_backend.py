@@ -138,11 +138,13 @@ def run_grpo(
     out: Path,
     progress: ProgressFn | None = None,
     cpu_threads: int | None = None,
+    raw_prompts: bool = False,
 ) -> int:
     """Train with GRPO; saves the model (with tokenizer and chat template) to ``out/model``; returns the last step.
 
     Every rollout's reward is logged to ``out/rewards`` (when ``reward.log``) with its epoch and step.
     ``cpu_threads`` sets torch's threads for a CPU run (a tiny model on a busy machine is many times faster on one).
+    ``raw_prompts``: the rows' prompts are text the model sees as is, so no chat template is needed.
     """
     from datasets import Dataset
     from transformers import AutoTokenizer, PrinterCallback
@@ -154,10 +156,12 @@ def run_grpo(
         tokenizer = AutoTokenizer.from_pretrained(model)
     except OSError as exc:
         raise TrainError(f"Cannot load the base model's tokenizer from {model}: {exc}") from exc
-    if not tokenizer.chat_template:
+    if not raw_prompts and not tokenizer.chat_template:
         raise TrainError(f"{model} has no chat template; GRPO on chat prompts needs one in its tokenizer_config.json.")
     reward_func = make_trl_reward(
         mode=reward.mode,
+        policy=reward.answer_policy,
+        scheme=reward.scheme,
         log_dir=out / "rewards" if reward.log else None,
         answer_field="answer",
         id_field="sample_id",
