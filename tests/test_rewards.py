@@ -239,7 +239,8 @@ def test_pathological_inputs_are_wrong_within_the_bound(mode):
             grade = bounded.grade_many([item])[0]
             elapsed = time.monotonic() - start
             assert not grade.correct and grade.reward < 0, grade
-            assert elapsed < 1.0 + 2.0, f"{mode}: {elapsed:.1f} s for a 1 s bound"  # bound plus process restart slack
+            # unbounded, the tower runs for hours: the slack (a worker restart on a loaded machine) cannot hide that
+            assert elapsed < 1.0 + 15.0, f"{mode}: {elapsed:.1f} s for a 1 s bound"
         assert bounded.grade(r"\boxed{2}", "2").correct  # the pool still works after killing workers
     slow = cases[0]
     with Grader(mode, timeout=1.0) as bounded:
