@@ -181,7 +181,8 @@ def compare_runs(
     paired: dict[str, dict[str, PairedComparison]] = {}
     baseline_name = None
     if baseline is not None:
-        base = load_run(baseline)
+        given = [name for folder, name in zip(folders, names, strict=True) if Path(folder) == Path(baseline)]
+        base = load_run(baseline, given[0] if given else None)
         baseline_name = base.name
         if base.name not in [run.name for run in runs]:
             rows.insert(0, base)

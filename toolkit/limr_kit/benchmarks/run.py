@@ -11,6 +11,7 @@ import os
 import platform
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -263,6 +264,30 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
     }
 
 
+def engine_options(
+    engine: str,
+    *,
+    data_parallel_size: int = 1,
+    tensor_parallel_size: int = 1,
+    pipeline_parallel_size: int = 1,
+    distributed_backend: str | None = None,
+    extra: dict[str, Any] | None = None,
+    lm_eval_model: str = "vllm",
+) -> dict[str, Any]:
+    """``BenchOptions.engine_options`` for ``engine`` from the settings ``limr-kit bench`` takes."""
+    if engine == "vllm":
+        return {
+            "data_parallel_size": data_parallel_size,
+            "tensor_parallel_size": tensor_parallel_size,
+            "pipeline_parallel_size": pipeline_parallel_size,
+            "distributed_backend": distributed_backend,
+            "extra": dict(extra or {}),
+        }
+    if engine == "lm-eval":
+        return {"backend": lm_eval_model, "extra": dict(extra or {})}
+    return {}
+
+
 def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
     if options.engine == "vllm":
         engine = {"model_path": str(model.path), "max_model_len": context, "seed": options.seed}
@@ -297,6 +322,7 @@ class EngineCache:
 
     def __init__(self) -> None:
         self._engines: dict[str, Engine] = {}
+        self.load_seconds = 0.0  # spent starting engines
 
     def get(self, options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
         seed = 0 if options.engine in PER_REQUEST_SEEDS else options.seed
@@ -304,7 +330,9 @@ class EngineCache:
             [model.sha, str(model.path), options.engine, options.engine_options, context, seed], default=str
         )
         if key not in self._engines:
+            start = time.perf_counter()
             self._engines[key] = _make_engine(replace(options, seed=seed), model, context)
+            self.load_seconds += time.perf_counter() - start
         return self._engines[key]
 
     def close(self) -> None:

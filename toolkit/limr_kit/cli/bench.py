@@ -111,23 +111,13 @@ def bench(
     if image is not None:
         rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, data_dir))
     from limr_kit.benchmarks import BenchOptions, run_bench
+    from limr_kit.benchmarks.run import engine_options
 
     if data_parallel_size > 1 and engine is not EngineChoice.vllm:
         raise InputError(
             "--data-parallel-size is for --engine vllm; with lm-eval pass --vllm-arg data_parallel_size=N "
             "(lm-eval's own replicas, on Ray)."
         )
-    engine_options: dict[str, Any] = {}
-    if engine is EngineChoice.vllm:
-        engine_options = {
-            "data_parallel_size": data_parallel_size,
-            "tensor_parallel_size": tensor_parallel_size,
-            "pipeline_parallel_size": pipeline_parallel_size,
-            "distributed_backend": distributed_backend,
-            "extra": _vllm_args(vllm_arg),
-        }
-    elif engine is EngineChoice.lm_eval:
-        engine_options = {"backend": lm_eval_model, "extra": _vllm_args(vllm_arg)}
     options = BenchOptions(
         suite=suite,
         engine=engine.value,
@@ -135,7 +125,15 @@ def bench(
         data_dir=data_dir,
         seed=seed,
         seeds=seeds,
-        engine_options=engine_options,
+        engine_options=engine_options(
+            engine.value,
+            data_parallel_size=data_parallel_size,
+            tensor_parallel_size=tensor_parallel_size,
+            pipeline_parallel_size=pipeline_parallel_size,
+            distributed_backend=distributed_backend,
+            extra=_vllm_args(vllm_arg),
+            lm_eval_model=lm_eval_model,
+        ),
         fresh=fresh,
     )
     with progress() as bars:
