@@ -248,3 +248,29 @@ def test_killed_mid_upload_then_restarted_keeps_the_previous_commit(hf, tmp_path
     finally:
         process.terminate()
         process.wait()
+
+
+def test_hf_command_line_round_trip(hub, tmp_path):
+    """The `hf` CLI of huggingface_hub: create, upload with an LFS file, tag, download at the tag, info."""
+    weights = os.urandom(300_000)
+    folder = _checkpoint(tmp_path / "up", weights)
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": TOKEN}
+    env.update(HF_HOME=str(tmp_path / "home"), NO_COLOR="1")
+    hf_cli = str(Path(sys.executable).with_name("hf"))
+
+    def hf(*args):
+        done = subprocess.run([hf_cli, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    hf("repos", "create", "org/cli")
+    hf("upload", "org/cli", str(folder), ".")
+    hf("repos", "tag", "create", "org/cli", "v1")
+    hf("upload", "org/cli", str(folder / "config.json"), "later.json")
+    hf("download", "org/cli", "--revision", "v1", "--local-dir", str(tmp_path / "v1"))
+    assert (tmp_path / "v1" / "model.safetensors").read_bytes() == weights
+    assert (tmp_path / "v1" / "sub" / "notes.txt").read_text() == "notes"
+    assert not (tmp_path / "v1" / "later.json").exists()  # added after the tag
+    info = json.loads(hf("models", "info", "org/cli"))
+    assert info["id"] == "org/cli" and "later.json" in {s["rfilename"] for s in info["siblings"]}
+    assert TOKEN not in json.dumps(info)

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import bench, containers, hub, lim, models, release, rewards, sft, sweep, train
+from limr_kit.cli import bench, containers, hub, lim, models, polymath, release, rewards, sft, sweep, train
 from limr_kit.cli._help import tidy_help
 from limr_kit.console import err, quiet_third_party, setup_logging
 from limr_kit.errors import LimrError
@@ -58,6 +58,7 @@ app.command("compare", rich_help_panel="Grade and benchmark")(bench.compare)
 app.command("sweep", rich_help_panel="Grade and benchmark")(sweep.sweep)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
 app.command("tiny-model", rich_help_panel="Get started")(models.tiny_model)
+app.add_typer(polymath.app, name="polymath", rich_help_panel="Select samples")
 app.add_typer(release.publish_app, name="publish", rich_help_panel="Release")
 app.add_typer(release.pull_app, name="pull", rich_help_panel="Release")
 app.add_typer(hub.app, name="hub", rich_help_panel="Release")

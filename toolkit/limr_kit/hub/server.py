@@ -5,65 +5,31 @@ It speaks the part of the Hub HTTP API that ``huggingface_hub`` 2.x and ``datase
 parent), LFS batch uploads to capability URLs, tree listings, ``resolve`` with the headers the client
 checks and byte ranges, branches, tags and refs.
 
-Storage under the root folder::
-
-    objects/ab/<sha256>                            file contents, content-addressed
-    repos/<type>s/<ns>/<name>/repo.json            id, type, private, creation date
-    repos/<type>s/<ns>/<name>/commits/<sha1>.json  parents, message, date and the full file tree
-    repos/<type>s/<ns>/<name>/refs.json            branches and tags; replaced atomically, last
-    tmp/                                           uploads in flight; emptied at start
-
-Objects and commits are written before ``refs.json`` is replaced, so an upload or commit cut off at any
-point leaves every branch on its previous commit. With a token file, writes need ``Authorization:
+Storage lives in :mod:`limr_kit.hub.store`; every id, revision, path and body is checked at the edge
+(:mod:`limr_kit.hub.validation`, :mod:`limr_kit.hub.bodies`), so malformed input is a 4xx with a JSON
+error. Bodies, header sizes and idle time are bounded. With a token file, writes need ``Authorization:
 Bearer <token>`` (401 otherwise) and private repositories are hidden from readers without one; tokens
 are never logged.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import logging
+import ipaddress
 import os
-import re
-import secrets
-import shutil
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from limr_kit.errors import ConfigError, HubError, OutputError
+from limr_kit.hub.api import HubApi
+from limr_kit.hub.store import Store
+from limr_kit.hub.transport import DEFAULT_MAX_BODY, HubHTTPServer
 
-
-log = logging.getLogger("limr_kit.hub.server")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8777
-REPO_TYPES = ("model", "dataset")
-# Files stored through LFS, as the real Hub's default .gitattributes does; also any binary or >= 10 MiB file.
-LFS_SUFFIXES = tuple(
-    ".parquet .arrow .safetensors .bin .pt .pth .ckpt .h5 .onnx .gguf .npy .npz .pkl .msgpack .zip .gz .tar .png .jpg "
-    ".jpeg".split()
-)
-LFS_MIN_SIZE = 10 * 1024 * 1024
-_RESERVED_NAMESPACES = {"api", "datasets", "models", "spaces", "lfs-upload"}
-_NAME = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?")
-_REF_KINDS = {"branches": "branch", "tags": "tag"}
-_REPO_STATIC = {"gated": False, "disabled": False, "tags": [], "downloads": 0, "likes": 0}
-_SHA1 = re.compile(r"[0-9a-f]{40}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1 << 20
-_UPLOAD_TTL_S = 3600
-_MAX_DRAIN = 1 << 20
+DEFAULT_IDLE_TIMEOUT_S = 60.0
+__all__ = ["DEFAULT_HOST", "DEFAULT_MAX_BODY", "DEFAULT_PORT", "HubServer", "default_root", "read_tokens", "serve"]
 
 
 def default_root() -> Path:
@@ -85,682 +51,25 @@ def read_tokens(path: str | Path) -> frozenset[str]:
     return tokens
 
 
-def _git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _lfs_pointer(sha256: str, size: int) -> bytes:
-    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class ApiError(Exception):
-    """An HTTP error answer, with the ``X-Error-Code`` the client maps to an exception class."""
-
-    def __init__(
-        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.extra = status, message, code, extra
-        self.headers = {"X-Error-Message": message, **({"X-Error-Code": code} if code else {}), **(headers or {})}
-
-
-# STORAGE
-
-
-class Store:
-    """Repositories, commits and content-addressed objects in a folder."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.lock = threading.RLock()
-        for name in ("objects", "repos"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.root / "tmp", ignore_errors=True)  # uploads cut off by a crash
-        (self.root / "tmp").mkdir()
-
-    # objects
-
-    def object_path(self, sha256: str) -> Path:
-        return self.root / "objects" / sha256[:2] / sha256
-
-    def has_object(self, sha256: str, size: int | None = None) -> bool:
-        path = self.object_path(sha256)
-        return path.is_file() and (size is None or path.stat().st_size == size)
-
-    def receive_object(self, chunks: Iterator[bytes], sha256: str | None = None, size: int | None = None) -> str:
-        """Store a stream of bytes; checks the expected hash and size. Returns the sha256."""
-        digest, total = hashlib.sha256(), 0
-        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    total += len(chunk)
-                    handle.write(chunk)
-            oid = digest.hexdigest()
-            if (sha256 is not None and oid != sha256) or (size is not None and total != size):
-                raise ApiError(400, f"Uploaded content does not match oid {sha256} and size {size}.")
-            target = self.object_path(oid)
-            target.parent.mkdir(exist_ok=True)
-            os.replace(tmp, target)
-            return oid
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
-    # repositories
-
-    def repo_dir(self, rtype: str, repo_id: str) -> Path:
-        return self.root / "repos" / f"{rtype}s" / repo_id
-
-    def repo(self, rtype: str, repo_id: str) -> dict[str, Any]:
-        path = self.repo_dir(rtype, repo_id) / "repo.json"
-        if not path.is_file():
-            raise ApiError(404, f"Repository {repo_id} ({rtype}) not found.", "RepoNotFound")
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    def create_repo(self, rtype: str, repo_id: str, private: bool) -> bool:
-        """Create a repo with an initial commit holding ``.gitattributes``; False if it exists."""
-        with self.lock:
-            rdir = self.repo_dir(rtype, repo_id)
-            if (rdir / "repo.json").is_file():
-                return False
-            shutil.rmtree(rdir, ignore_errors=True)  # leftovers of a creation cut off half-way
-            (rdir / "commits").mkdir(parents=True)
-            attributes = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES)
-            sha = self.write_commit(
-                rdir, [], self.add_blob({}, ".gitattributes", attributes.encode()), "initial commit"
-            )
-            self._write_json(rdir / "refs.json", {"branches": {"main": sha}, "tags": {}})
-            meta = {"id": repo_id, "type": rtype, "private": private, "createdAt": _now()}
-            self._write_json(rdir / "repo.json", meta)  # written last: the repo exists once this exists
-            return True
-
-    def delete_repo(self, rtype: str, repo_id: str) -> None:
-        with self.lock:
-            self.repo(rtype, repo_id)
-            rdir = self.repo_dir(rtype, repo_id)
-            trash = self.root / "tmp" / f"deleted-{secrets.token_hex(8)}"
-            os.replace(rdir, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-
-    # refs and commits
-
-    def refs(self, rdir: Path) -> dict[str, dict[str, str]]:
-        return json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
-
-    def update_refs(self, rdir: Path, change: Callable[[dict[str, dict[str, str]]], None]) -> None:
-        with self.lock:
-            refs = self.refs(rdir)
-            change(refs)
-            self._write_json(rdir / "refs.json", refs)
-
-    def resolve(self, rdir: Path, rev: str) -> str:
-        """The commit sha a branch, tag or full commit sha points to."""
-        refs = self.refs(rdir)
-        for kind in ("branches", "tags"):
-            name = rev.removeprefix(f"refs/{'heads' if kind == 'branches' else 'tags'}/")
-            if name in refs[kind]:
-                return refs[kind][name]
-        if _SHA1.fullmatch(rev) and (rdir / "commits" / f"{rev}.json").is_file():
-            return rev
-        raise ApiError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
-
-    def commit(self, rdir: Path, sha: str) -> dict[str, Any]:
-        return json.loads((rdir / "commits" / f"{sha}.json").read_text(encoding="utf-8"))
-
-    def add_blob(self, tree: dict[str, Any], path: str, data: bytes) -> dict[str, Any]:
-        """Store ``data`` as a regular (non-LFS) file at ``path`` of ``tree``; returns the tree."""
-        oid = self.receive_object(iter([data]))
-        tree[path] = {"sha256": oid, "size": len(data), "oid": _git_blob_sha1(data), "lfs": False}
-        return tree
-
-    def write_commit(self, rdir: Path, parents: list[str], tree: dict[str, Any], title: str, message: str = "") -> str:
-        body = {"parents": parents, "tree": dict(sorted(tree.items())), "title": title, "message": message}
-        body["date"] = _now()
-        sha = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        self._write_json(rdir / "commits" / f"{sha}.json", {"id": sha, **body})
-        return sha
-
-    def _write_json(self, path: Path, value: Any) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-
-
-# HTTP PLUMBING
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Any
-    base_url: str
-    stream: BinaryIO
-    consumed: bool = False
-
-    @property
-    def token(self) -> str | None:
-        value = self.headers.get("Authorization", "")
-        return value[7:].strip() if value.lower().startswith("bearer ") else None
-
-    def chunks(self) -> Iterator[bytes]:
-        """The request body, piece by piece (Content-Length or chunked transfer encoding)."""
-        self.consumed = True
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while size := int(self.stream.readline().split(b";")[0], 16):
-                yield self._read_exactly(size)
-                self.stream.readline()
-            while self.stream.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            return
-        left = int(self.headers.get("Content-Length") or 0)
-        while left:
-            chunk = self._read_exactly(min(left, _CHUNK))
-            left -= len(chunk)
-            yield chunk
-
-    def _read_exactly(self, size: int) -> bytes:
-        data = self.stream.read(size)
-        if len(data) != size:
-            raise ConnectionError("request body cut off")
-        return data
-
-    def body(self) -> bytes:
-        return b"".join(self.chunks())
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body() or b"{}")
-        except ValueError as exc:
-            raise ApiError(400, f"Malformed JSON body: {exc}") from exc
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    file: Path | None = None  # streamed instead of body: bytes [offset, offset + length)
-    offset: int = 0
-    length: int = 0
-
-
-def json_reply(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
-
-
-_REPO = r"/api/(?P<rtype>models|datasets)/(?P<repo>[^/]+/[^/]+)"
-_GIT_REPO = r"/(?:(?P<prefix>datasets)/)?(?P<repo>[^/]+/[^/]+)"
-
-
-class HubApi:
-    """The endpoints; ``handle`` routes a request to one of them."""
-
-    def __init__(self, store: Store, tokens: frozenset[str] = frozenset()) -> None:
-        self.store = store
-        self.tokens = tokens
-        self.uploads: dict[str, tuple[str, int, float]] = {}  # capability -> (sha256, size, expiry)
-        self.routes: list[tuple[set[str], re.Pattern[str], Callable[..., Reply]]] = [
-            ({"GET"}, r"/api/whoami-v2", self.whoami),
-            ({"POST"}, r"/api/repos/create", self.create_repo),
-            ({"DELETE"}, r"/api/repos/delete", self.delete_repo),
-            ({"POST"}, r"/api/validate-yaml", self.validate_yaml),
-            ({"GET"}, rf"{_REPO}(?:/revision/(?P<rev>[^/]+))?", self.repo_info),
-            ({"POST"}, rf"{_REPO}/preupload/(?P<rev>[^/]+)", self.preupload),
-            ({"POST"}, rf"{_REPO}/commit/(?P<rev>[^/]+)", self.commit),
-            ({"GET"}, rf"{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", self.tree),
-            ({"POST"}, rf"{_REPO}/paths-info/(?P<rev>[^/]+)", self.paths_info),
-            ({"GET"}, rf"{_REPO}/commits/(?P<rev>[^/]+)", self.commits),
-            ({"GET"}, rf"{_REPO}/refs", self.refs),
-            ({"POST", "DELETE"}, rf"{_REPO}/tag/(?P<rev>[^/]+)", self.tag),
-            ({"POST", "DELETE"}, rf"{_REPO}/branch/(?P<rev>[^/]+)", self.branch),
-            ({"POST"}, rf"{_GIT_REPO}\.git/info/lfs/objects/batch", self.lfs_batch),
-            ({"POST"}, rf"{_GIT_REPO}\.git/info/lfs/objects/verify", self.lfs_verify),
-            ({"PUT"}, r"/lfs-upload/(?P<capability>[\w-]+)", self.lfs_upload),
-            ({"GET", "HEAD"}, rf"{_GIT_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", self.resolve),
-        ]
-        self.routes = [(methods, re.compile(pattern), handler) for methods, pattern, handler in self.routes]
-
-    def handle(self, request: Request) -> Reply:
-        for methods, pattern, handler in self.routes:
-            match = pattern.fullmatch(request.path)
-            if match and request.method in methods:
-                params = {key: unquote(value) for key, value in match.groupdict().items() if value is not None}
-                return handler(request, **params)
-        raise ApiError(404, f"No endpoint {request.method} {request.path}")
-
-    # access
-
-    def _authenticated(self, request: Request) -> bool:
-        token = request.token
-        return not self.tokens or (token is not None and any(hmac.compare_digest(token, t) for t in self.tokens))
-
-    def _require_write(self, request: Request) -> None:
-        if not self._authenticated(request):
-            raise ApiError(
-                401,
-                "Invalid or missing token: send 'Authorization: Bearer <token>' with a token "
-                "listed in the server's token file.",
-            )
-
-    def _open(self, request: Request, rtype: str, repo: str, *, write: bool = False) -> tuple[Path, dict[str, Any]]:
-        """The repo folder and metadata, after the access checks."""
-        if write:
-            self._require_write(request)
-        meta = self.store.repo(rtype, repo)
-        if meta["private"] and not self._authenticated(request):
-            raise ApiError(404, f"Repository {repo} ({rtype}) not found.", "RepoNotFound")
-        return self.store.repo_dir(rtype, repo), meta
-
-    def _tree(self, request: Request, rtype: str, repo: str, rev: str) -> tuple[Path, str, dict[str, Any]]:
-        rdir, _ = self._open(request, _singular(rtype), repo)
-        sha = self.store.resolve(rdir, rev)
-        return rdir, sha, self.store.commit(rdir, sha)["tree"]
-
-    # endpoints
-
-    def whoami(self, request: Request) -> Reply:
-        if self.tokens and not self._authenticated(request):
-            raise ApiError(401, "Invalid user token.")
-        access = {"displayName": "limr-kit hub", "role": "write"}
-        return json_reply(
-            {
-                "type": "user",
-                "name": "local",
-                "fullname": "limr-kit local hub",
-                "orgs": [],
-                "auth": {"type": "access_token", "accessToken": access},
-            }
-        )
-
-    def create_repo(self, request: Request) -> Reply:
-        self._require_write(request)
-        payload = request.json()
-        rtype = payload.get("type") or "model"
-        repo_id = f"{payload.get('organization') or 'local'}/{payload.get('name')}"
-        _check_repo_id(rtype, repo_id)
-        url = f"{request.base_url}/{_url_prefix(rtype)}{repo_id}"
-        private = payload.get("visibility", "private" if payload.get("private") else "public") == "private"
-        if not self.store.create_repo(rtype, repo_id, private):
-            raise ApiError(409, f"You already created this {rtype} repo: {repo_id}", url=url)
-        log.info("created %s repo %s", rtype, repo_id)
-        return json_reply({"url": url, "name": repo_id, "id": repo_id})
-
-    def delete_repo(self, request: Request) -> Reply:
-        self._require_write(request)
-        payload = request.json()
-        rtype, repo_id = payload.get("type") or "model", f"{payload.get('organization')}/{payload.get('name')}"
-        self._open(request, rtype, repo_id, write=True)
-        self.store.delete_repo(rtype, repo_id)
-        return json_reply({})
-
-    def validate_yaml(self, request: Request) -> Reply:
-        content = str(request.json().get("content", ""))
-        lines = content.splitlines()
-        if not lines or lines[0].strip() != "---":
-            return json_reply({"errors": [], "warnings": [{"message": "empty or missing yaml metadata in repo card"}]})
-        if "---" not in (line.strip() for line in lines[1:]):
-            return json_reply({"errors": [{"message": "the YAML metadata block is not closed with '---'"}]}, 400)
-        return json_reply({"errors": [], "warnings": []})
-
-    def repo_info(self, request: Request, rtype: str, repo: str, rev: str = "main") -> Reply:
-        rdir, meta = self._open(request, _singular(rtype), repo)
-        sha = self.store.resolve(rdir, rev)
-        commit = self.store.commit(rdir, sha)
-        siblings = [
-            {"rfilename": path, "size": entry["size"], "blobId": entry["oid"], "lfs": _lfs_info(entry, "sha256")}
-            for path, entry in commit["tree"].items()
-        ]
-        dates = {"createdAt": meta["createdAt"], "lastModified": commit["date"]}
-        return json_reply(
-            {"id": repo, "author": repo.split("/")[0], "sha": sha, "private": meta["private"], **dates, **_REPO_STATIC}
-            | {"siblings": siblings}
-        )
-
-    def preupload(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        self._require_write(request)
-        _, _, tree = self._tree(request, rtype, repo, rev)
-        files = []
-        for item in request.json().get("files", []):
-            path, size = str(item["path"]), int(item.get("size", 0))
-            sample = base64.b64decode(item.get("sample", ""))
-            lfs = path.lower().endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE or b"\0" in sample
-            current = tree.get(path)
-            oid = None if current is None else (current["sha256"] if current["lfs"] else current["oid"])
-            files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
-        return json_reply({"files": files})
-
-    def lfs_batch(self, request: Request, repo: str, prefix: str | None = None) -> Reply:
-        rtype = "dataset" if prefix else "model"
-        self._open(request, rtype, repo, write=True)
-        payload = request.json()
-        if payload.get("operation") != "upload":
-            raise ApiError(400, "Only the LFS 'upload' operation is served; download files through /resolve/.")
-        verify = f"{request.base_url}/{_url_prefix(rtype)}{repo}.git/info/lfs/objects/verify"
-        objects = []
-        for item in payload.get("objects", []):
-            oid, size = item.get("oid"), item.get("size")
-            entry: dict[str, Any] = {"oid": str(oid), "size": size if isinstance(size, int) else -1}
-            if not (isinstance(oid, str) and _SHA256.fullmatch(oid) and isinstance(size, int) and size >= 0):
-                entry["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative integer"}
-            elif not self.store.has_object(oid, size):
-                capability = secrets.token_urlsafe(24)
-                with self.store.lock:
-                    self.uploads[capability] = (oid, size, time.time() + _UPLOAD_TTL_S)
-                upload = {"href": f"{request.base_url}/lfs-upload/{capability}", "expires_in": _UPLOAD_TTL_S}
-                entry.update(authenticated=True, actions={"upload": upload, "verify": {"href": verify}})
-            objects.append(entry)
-        return json_reply(
-            {"transfer": "basic", "objects": objects}, headers={"Content-Type": "application/vnd.git-lfs+json"}
-        )
-
-    def lfs_upload(self, request: Request, capability: str) -> Reply:
-        with self.store.lock:
-            oid, size, expiry = self.uploads.get(capability, ("", 0, 0.0))
-        if expiry < time.time():
-            raise ApiError(404, "Unknown or expired upload URL; ask the LFS batch endpoint for a new one.")
-        self.store.receive_object(request.chunks(), oid, size)
-        with self.store.lock:
-            self.uploads.pop(capability, None)
-        return Reply(200)
-
-    def lfs_verify(self, request: Request, repo: str, prefix: str | None = None) -> Reply:
-        self._open(request, "dataset" if prefix else "model", repo, write=True)
-        payload = request.json()
-        if not self.store.has_object(str(payload.get("oid", "")), payload.get("size")):
-            raise ApiError(404, f"LFS object {payload.get('oid')} was not uploaded.")
-        return json_reply({})
-
-    def commit(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        rdir, _ = self._open(request, _singular(rtype), repo, write=True)
-        lines = [json.loads(line) for line in request.body().splitlines() if line.strip()]
-        if not lines or lines[0].get("key") != "header":
-            raise ApiError(400, "The commit body must start with a 'header' line.")
-        header = lines[0]["value"]
-        with self.store.lock:
-            head = self.store.refs(rdir)["branches"].get(rev.removeprefix("refs/heads/"))
-            if head is None:
-                raise ApiError(404, f"Branch {rev} does not exist; create it first.", "RevisionNotFound")
-            parent = header.get("parentCommit")
-            if parent is not None and parent != head:
-                raise ApiError(412, "A commit has happened since. Please refresh and try again.")
-            tree = dict(self.store.commit(rdir, head)["tree"])
-            for line in lines[1:]:
-                self._apply(tree, line.get("key"), line.get("value") or {})
-            sha = self.store.write_commit(
-                rdir, [head], tree, str(header.get("summary", "")), header.get("description", "")
-            )
-            self.store.update_refs(
-                rdir, lambda refs: refs["branches"].__setitem__(rev.removeprefix("refs/heads/"), sha)
-            )
-        log.info("commit %s on %s %s@%s", sha[:10], _singular(rtype), repo, rev)
-        url = f"{request.base_url}/{_url_prefix(_singular(rtype))}{repo}/commit/{sha}"
-        return json_reply({"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": None})
-
-    def _apply(self, tree: dict[str, Any], key: str | None, value: dict[str, Any]) -> None:
-        path = str(value.get("path", "")).strip("/")
-        if key == "file":
-            self.store.add_blob(tree, path, base64.b64decode(value.get("content", "")))
-        elif key == "lfsFile":
-            oid = str(value.get("oid", ""))
-            if not self.store.has_object(oid):
-                raise ApiError(400, f"LFS object {oid} for {path} was never uploaded.")
-            size = self.store.object_path(oid).stat().st_size
-            pointer = _lfs_pointer(oid, size)
-            tree[path] = dict(sha256=oid, size=size, oid=_git_blob_sha1(pointer), lfs=True, pointerSize=len(pointer))
-        elif key == "deletedFile":
-            if tree.pop(path, None) is None:
-                raise ApiError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
-        elif key == "deletedFolder":
-            doomed = [name for name in tree if name.startswith(path + "/")]
-            if not doomed:
-                raise ApiError(404, f"A folder with this name doesn't exist: {path}", "EntryNotFound")
-            for name in doomed:
-                del tree[name]
-        else:
-            raise ApiError(400, f"Unknown commit operation '{key}'.")
-
-    def tree(self, request: Request, rtype: str, repo: str, rev: str, path: str = "") -> Reply:
-        _, _, tree = self._tree(request, rtype, repo, rev)
-        path = path.strip("/")
-        recursive = request.query.get("recursive", ["false"])[0].lower() in ("1", "true")
-        entries = _list_tree(tree, path, recursive)
-        if path and path not in _directories(tree):
-            raise ApiError(404, f"Directory {path} not found.", "EntryNotFound")
-        return json_reply(entries)
-
-    def paths_info(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        _, _, tree = self._tree(request, rtype, repo, rev)
-        wanted = [path.strip("/") for path in parse_qs(request.body().decode()).get("paths", [])]
-        entries = _list_tree(tree, "", recursive=True)
-        return json_reply([entry for entry in entries if entry["path"] in wanted])
-
-    def commits(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        rdir, sha, _ = self._tree(request, rtype, repo, rev)
-        history = []
-        while sha:
-            commit = self.store.commit(rdir, sha)
-            text = {key: commit[key] for key in ("title", "message", "date")}
-            history.append({"id": sha, "authors": [{"user": "local"}], **text})
-            sha = commit["parents"][0] if commit["parents"] else ""
-        return json_reply(history)
-
-    def refs(self, request: Request, rtype: str, repo: str) -> Reply:
-        rdir, _ = self._open(request, _singular(rtype), repo)
-        refs = self.store.refs(rdir)
-        listing: dict[str, Any] = {"converts": []}
-        for kind, prefix in (("branches", "refs/heads/"), ("tags", "refs/tags/")):
-            listing[kind] = [
-                {"name": name, "ref": prefix + name, "targetCommit": sha} for name, sha in refs[kind].items()
-            ]
-        if "include_prs" in request.query:
-            listing["pullRequests"] = []
-        return json_reply(listing)
-
-    def tag(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        """POST tags revision ``rev`` with ``{"tag": name}``; DELETE removes the tag ``rev``."""
-        return self._ref(request, rtype, repo, "tags", rev)
-
-    def branch(self, request: Request, rtype: str, repo: str, rev: str) -> Reply:
-        """POST creates branch ``rev`` at ``{"startingPoint": rev}`` (default main); DELETE removes it."""
-        return self._ref(request, rtype, repo, "branches", rev)
-
-    def _ref(self, request: Request, rtype: str, repo: str, kind: str, rev: str) -> Reply:
-        rdir, _ = self._open(request, _singular(rtype), repo, write=True)
-        if request.method == "DELETE":
-            if kind == "branches" and rev == "main":
-                raise ApiError(403, "The main branch cannot be deleted.")
-
-            def drop(refs: dict[str, dict[str, str]]) -> None:
-                if refs[kind].pop(rev, None) is None:
-                    raise ApiError(404, f"No {_REF_KINDS[kind]} named {rev}.", "RevisionNotFound")
-
-            self.store.update_refs(rdir, drop)
-            return json_reply({})
-        payload = request.json()
-        name, start = (payload.get("tag"), rev) if kind == "tags" else (rev, payload.get("startingPoint") or "main")
-        if not isinstance(name, str) or not _NAME.fullmatch(name.replace("/", "-")):
-            raise ApiError(400, f"Invalid {_REF_KINDS[kind]} name: {name!r}")
-
-        def add(refs: dict[str, dict[str, str]]) -> None:
-            if name in refs[kind]:
-                raise ApiError(409, f"{name} already exists.")
-            refs[kind][name] = self.store.resolve(rdir, start)
-
-        self.store.update_refs(rdir, add)
-        return json_reply({})
-
-    def resolve(self, request: Request, repo: str, rev: str, path: str, prefix: str | None = None) -> Reply:
-        rtype = "dataset" if prefix else "model"
-        rdir, _ = self._open(request, rtype, repo)
-        sha = self.store.resolve(rdir, rev)
-        entry = self.store.commit(rdir, sha)["tree"].get(path)
-        headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes"}
-        if entry is None:
-            raise ApiError(404, f"Entry {path} not found at {rev}.", "EntryNotFound", headers=headers)
-        headers.update(ETag=f'"{entry["sha256"] if entry["lfs"] else entry["oid"]}"')
-        headers["Content-Type"] = "application/octet-stream"
-        if entry["lfs"]:
-            headers.update({"X-Linked-Etag": f'"{entry["sha256"]}"', "X-Linked-Size": str(entry["size"])})
-        size, content = entry["size"], self.store.object_path(entry["sha256"])
-        start, end = _byte_range(request.headers.get("Range"), size)
-        if start is None:
-            return Reply(200, headers=headers, file=content, length=size)
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        return Reply(206, headers=headers, file=content, offset=start, length=end - start + 1)
-
-
-def _singular(rtype: str) -> str:
-    return rtype.removesuffix("s")
-
-
-def _url_prefix(rtype: str) -> str:
-    return "" if rtype == "model" else f"{rtype}s/"
-
-
-def _check_repo_id(rtype: str, repo_id: str) -> None:
-    namespace, _, name = repo_id.partition("/")
-    if rtype not in REPO_TYPES:
-        raise ApiError(400, f"Repository type '{rtype}' is not served; use one of {', '.join(REPO_TYPES)}.")
-    if not (_NAME.fullmatch(namespace) and _NAME.fullmatch(name)) or name.endswith(".git"):
-        raise ApiError(400, f"Invalid repo id '{repo_id}': use namespace/name with letters, digits, '-', '_', '.'.")
-    if namespace in _RESERVED_NAMESPACES:
-        raise ApiError(400, f"The namespace '{namespace}' is reserved.")
-
-
-def _lfs_info(entry: dict[str, Any], oid_key: str) -> dict[str, Any] | None:
-    if not entry["lfs"]:
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _exposure(host: str, has_tokens: bool, allow_anonymous_writes: bool) -> str | None:
+    """A warning for a server reachable beyond this machine; HubError if anyone could write to it."""
+    if _is_loopback(host):
         return None
-    return {oid_key: entry["sha256"], "size": entry["size"], "pointerSize": entry["pointerSize"]}
-
-
-def _directories(tree: dict[str, Any]) -> set[str]:
-    return {"/".join(path.split("/")[:depth]) for path in tree for depth in range(1, path.count("/") + 1)}
-
-
-def _list_tree(tree: dict[str, Any], folder: str, recursive: bool) -> list[dict[str, Any]]:
-    """Tree entries under ``folder`` (direct children, or everything when recursive), folders included."""
-    base = f"{folder}/" if folder else ""
-    entries = []
-    for directory in sorted(_directories(tree)):
-        if directory.startswith(base) and (recursive or "/" not in directory[len(base) :]):
-            children = sorted((p, e["oid"]) for p, e in tree.items() if p.startswith(directory + "/"))
-            oid = hashlib.sha1(json.dumps(children).encode()).hexdigest()
-            entries.append({"type": "directory", "oid": oid, "size": 0, "path": directory})
-    for path, entry in sorted(tree.items()):
-        if path.startswith(base) and (recursive or "/" not in path[len(base) :]):
-            item = {"type": "file", "oid": entry["oid"], "size": entry["size"], "path": path}
-            if entry["lfs"]:
-                item["lfs"] = _lfs_info(entry, "oid")
-            entries.append(item)
-    return entries
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int | None, int]:
-    """(start, end) of a single ``bytes=a-b`` range, (None, 0) for the whole file; 416 if unsatisfiable."""
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
-    if not match or match.groups() == ("", ""):
-        return None, 0
-    first, last = match.groups()
-    start, end = (int(first), int(last) if last else size - 1) if first else (max(0, size - int(last)), size - 1)
-    if start >= size or start > end:
-        raise ApiError(
-            416, f"Range {header} is outside the file ({size} bytes).", headers={"Content-Range": f"bytes */{size}"}
+    if not has_tokens and not allow_anonymous_writes:
+        raise HubError(
+            f"Refusing to listen on {host} without --token-file: anyone who reaches it could write and delete "
+            "repositories. Pass --token-file (one token per line), or --allow-anonymous-writes to accept that."
         )
-    return start, min(end, size - 1)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Adapter from ``http.server`` to :class:`HubApi`: parse, dispatch, answer, drain the body."""
-
-    protocol_version = "HTTP/1.1"
-    server: HubHTTPServer
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._dispatch()
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        request = Request(
-            self.command,
-            url.path,
-            parse_qs(url.query),
-            self.headers,
-            f"http://{self.headers.get('Host') or self.server.address}",
-            self.rfile,
-        )
-        try:
-            reply = self.server.api.handle(request)
-        except ApiError as exc:
-            reply = json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-            return
-        except Exception:  # a bug: answer 500 rather than drop the connection
-            log.exception("error serving %s %s", self.command, url.path)
-            reply = json_reply({"error": "internal server error"}, 500)
-        if not request.consumed and not self._drain(request):
-            reply.headers["Connection"] = "close"
-            self.close_connection = True
-        self._send(reply)
-
-    def _drain(self, request: Request) -> bool:
-        """Read an unread request body so the connection can be reused; False if it is too large."""
-        if int(self.headers.get("Content-Length") or 0) > _MAX_DRAIN:
-            return False
-        try:
-            for _ in request.chunks():
-                pass
-        except (ConnectionError, ValueError):
-            return False
-        return True
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        length = reply.length if reply.file is not None else len(reply.body)
-        for name, value in {**reply.headers, "Content-Length": str(length)}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if reply.file is None:
-            self.wfile.write(reply.body)
-            return
-        with open(reply.file, "rb") as handle:
-            handle.seek(reply.offset)
-            left = reply.length
-            while left and (chunk := handle.read(min(left, _CHUNK))):
-                self.wfile.write(chunk)
-                left -= len(chunk)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
-        path = re.sub(r"/lfs-upload/[\w-]+", "/lfs-upload/<capability>", urlsplit(self.path).path)
-        log.debug("%s %s %s", self.command, path, args[1] if len(args) > 1 else "")
-
-
-class HubHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], api: HubApi) -> None:
-        super().__init__(address, _Handler)
-        self.api = api
-
-    @property
-    def address(self) -> str:
-        host, port = self.server_address[:2]
-        return f"{host}:{port}"
+    if not has_tokens:
+        return f"listening on {host} with anonymous writes: anyone who reaches it can change or delete repositories"
+    return f"listening on {host} over plain HTTP: tokens cross the network unencrypted, use a trusted network"
 
 
 class HubServer:
@@ -772,7 +81,12 @@ class HubServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token_file: str | Path | None = None,
+        *,
+        allow_anonymous_writes: bool = False,
+        max_body: int = DEFAULT_MAX_BODY,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
+        self.warning = _exposure(host, token_file is not None, allow_anonymous_writes)
         tokens = read_tokens(token_file) if token_file is not None else frozenset()
         self.root = Path(root) if root is not None else default_root()
         try:
@@ -782,7 +96,7 @@ class HubServer:
                 f"Cannot use {self.root} as the hub's storage: {exc.strerror}. Pass another --root."
             ) from exc
         try:
-            self.httpd = HubHTTPServer((host, port), HubApi(store, tokens))
+            self.httpd = HubHTTPServer((host, port), HubApi(store, tokens), max_body, idle_timeout)
         except OSError as exc:
             raise HubError(
                 f"Cannot listen on {host}:{port}: {exc.strerror}. Pass another --port (0 picks a free one)."
@@ -826,9 +140,12 @@ def serve(
     port: int = DEFAULT_PORT,
     token_file: str | Path | None = None,
     on_ready: Callable[[HubServer], None] | None = None,
+    *,
+    allow_anonymous_writes: bool = False,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> None:
     """Serve repositories under ``root`` until interrupted; ``on_ready`` is called once it listens."""
-    server = HubServer(root, host, port, token_file)
+    server = HubServer(root, host, port, token_file, allow_anonymous_writes=allow_anonymous_writes, max_body=max_body)
     if on_ready is not None:
         on_ready(server)
     server.serve_forever()
