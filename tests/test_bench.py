@@ -132,13 +132,20 @@ def test_unknown_suite_and_bad_definitions(tmp_path):
 @pytest.mark.shared
 def test_every_benchmark_loads_from_the_shared_files(shared_data):
     counts = {"aime24": 30, "math500": 500, "amc23": 40, "aime25": 30, "minerva_math": 272, "olympiadbench": 675}
-    for name, spec in load_benchmarks().items():
+    published = {name: spec for name, spec in load_benchmarks().items() if spec.hub is not None}
+    assert set(published) == set(counts)  # the rest are local only (the demo's tiny-additions)
+    for name, spec in published.items():
         data = load_benchmark(spec, shared_data / "bench")
         assert len(data.questions) == counts[name]
         assert all(q.question and q.answer for q in data.questions)
         assert data.source["kind"] == "local" and len(data.source["sha256"]) == 64
     minerva = load_benchmark(load_benchmarks()["minerva_math"], shared_data / "bench").questions[0]
     assert minerva.answer == "1.6"  # the last box of the solution
+
+
+def test_a_local_only_benchmark_needs_data_dir():
+    with pytest.raises(InputError, match="is local only: pass --data-dir holding tiny-additions/test.jsonl"):
+        load_benchmark(load_benchmarks()["tiny-additions"])
 
 
 def test_data_rows_missing_fields_name_the_line(tmp_path):

@@ -19,7 +19,7 @@ import typer
 from pin_resolution import resolve_pins
 
 from limr_kit.cli import main
-from limr_kit.cli.containers import GpusOpt, ImageOpt, strip_options
+from limr_kit.cli.containers import ImageOpt, strip_options
 from limr_kit.containers import (
     TARGETS,
     build_image,
@@ -423,19 +423,19 @@ def test_demo_runs_in_the_image_and_writes_to_the_host_as_the_caller(cpu_image, 
     output = Output()
     code = run_limr_kit_in_image(
         cpu_image.tag,
-        ["demo", "--out", str(out)],
+        ["demo", "--quick", "--out", str(out)],
         out_dir=out,
         hf_home=tmp_path / "hf",
         network="none",
         on_output=output,
     )
     assert code == 0, output.text
-    assert "limr-kit demo" in output.data["stdout"].decode()  # the summary table, streamed to our stdout
-    assert "LIM kept" in output.data["stderr"].decode()  # the demo's log lines, streamed to our stderr
-    written = [out / "scores" / "scores.jsonl", out / "scores" / "summary.json", out / "curated" / "train.parquet"]
+    assert "limr-kit demo (quick)" in output.data["stdout"].decode()  # the summary table, streamed to our stdout
+    written = [out / "summary.md", out / "compare.png", out / "sets" / "LIMR" / "train.parquet", out / "demo.json"]
     for path in written:
         assert path.is_file() and path.stat().st_uid == os.getuid() and path.stat().st_gid == os.getgid()
-    assert json.loads((out / "scores" / "summary.json").read_text())["counts"]["in"] == 600
+    result = json.loads((out / "demo.json").read_text())
+    assert [row["name"] for row in result["rows"]] == ["base", "FULL", "LIMR", "RAND"]
     assert not run_containers()
 
 
@@ -488,7 +488,7 @@ def test_train_runs_in_the_image(cpu_image, tmp_path, monkeypatch, run_cli) -> N
 @docker
 @pytest.mark.slow
 def test_score_reads_host_input_and_writes_as_the_user_it_runs_as(cpu_image, tmp_path, monkeypatch) -> None:
-    from limr_kit.demo import write_reward_log
+    from simulated_run import write_reward_log
 
     rewards = tmp_path / "rewards"
     write_reward_log(rewards, n_samples=50, n_epochs=6)
@@ -649,29 +649,29 @@ def test_push_to_an_unreachable_registry_names_the_fix(cpu_image, ci_base_image,
 @docker
 @pytest.mark.slow
 def test_image_option_reruns_the_command_line_inside_the_image(cpu_image, tmp_path, monkeypatch, capsys) -> None:
-    """--image as bench and train will use it, shown on demo: the same command line runs in the image."""
+    """--image as bench and train use it, shown on score: the same command line runs in the image."""
+    from simulated_run import write_reward_log
+
     from limr_kit.cli import app
     from limr_kit.cli.containers import rerun_in_image
-    from limr_kit.demo import run_demo
 
-    def demo(
-        ctx: typer.Context, out: Path = Path("demo-output"), image: ImageOpt = None, gpus: GpusOpt = None
-    ) -> None:
+    def score(ctx: typer.Context, rewards: Path, out: Path = Path("scores"), image: ImageOpt = None) -> None:
         if image:
-            rerun_in_image(ctx, image, gpus=gpus, out_dir=out)
-        run_demo(out)
+            rerun_in_image(ctx, image, out_dir=out, inputs=[rewards])
+        raise AssertionError("only the image runs the command")
 
-    # This process's demo gets --image; the image's own limr-kit runs the real demo.
-    monkeypatch.setattr(app, "registered_commands", [c for c in app.registered_commands if c.name != "demo"])
-    app.command("demo")(demo)
+    # This process's score gets --image; the image's own limr-kit runs the real score.
+    monkeypatch.setattr(app, "registered_commands", [c for c in app.registered_commands if c.name != "score"])
+    app.command("score")(score)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    code, out, err = run_cli(capsys, "demo", "--image", cpu_image.tag, "--out", "runs/demo")
+    write_reward_log(tmp_path / "rewards", n_samples=50, n_epochs=6)
+    code, out, err = run_cli(capsys, "score", "rewards", "--image", cpu_image.tag, "--out", "runs/scores")
     assert code == 0, err
-    assert f"running in {cpu_image.tag}: limr-kit demo --out runs/demo" in err
-    assert "limr-kit demo" in out and "LIM kept 170 of 600" in err  # the job's own output, streamed
-    assert (tmp_path / "runs" / "demo" / "curated" / "train.jsonl").stat().st_uid == os.getuid()
+    assert f"running in {cpu_image.tag}: limr-kit score rewards --out runs/scores" in err
+    assert "selected" in out  # the job's own summary table, streamed
+    summary = tmp_path / "runs" / "scores" / "summary.json"
+    assert json.loads(summary.read_text())["counts"]["in"] == 50 and summary.stat().st_uid == os.getuid()
     (tmp_path / "runs" / "file").write_text("not a folder")
-    code, _, err = run_cli(capsys, "demo", "--out", "runs/file", "--image", cpu_image.tag)
+    code, _, err = run_cli(capsys, "score", "rewards", "--out", "runs/file", "--image", cpu_image.tag)
     assert code == 1 and "exists and is not a folder" in err
     assert not run_containers()

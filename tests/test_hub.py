@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,27 @@ def test_stale_parent_commit_is_refused_with_412(hf, hub):
         )
     assert refused.value.response.status_code == 412
     assert "b.txt" not in api.list_repo_files("org/data", repo_type="dataset")
+
+
+def test_concurrent_commits_all_land_with_a_linear_history(hf, hub):
+    """8 clients commit 5 times each at once (LFS and regular files): every commit lands, one after another."""
+    api = _api(hf, hub)
+    api.create_repo("org/busy")
+
+    def client(number: int) -> None:
+        for round_ in range(5):
+            add = hf.CommitOperationAdd
+            operations = [add(f"c{number}/r{round_}.txt", b"x"), add(f"c{number}/r{round_}.bin", os.urandom(4096))]
+            api.create_commit("org/busy", operations, commit_message=f"c{number} r{round_}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(client, range(8)))
+    commits = api.list_repo_commits("org/busy")
+    assert len(commits) == 41 and len({c.commit_id for c in commits}) == 41
+    rdir = hub.root / "repos" / "models" / "org" / "busy" / "commits"
+    for newer, older in zip(commits, commits[1:], strict=False):  # newest first: one parent, the next commit
+        assert json.loads((rdir / f"{newer.commit_id}.json").read_text())["parents"] == [older.commit_id]
+    assert len(api.list_repo_files("org/busy")) == 1 + 8 * 5 * 2
 
 
 def test_branches_tags_and_refs(hf, hub, tmp_path):

@@ -7,6 +7,7 @@ reveal nothing outside ``--root``, and keep the token out of the server's log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import io
@@ -316,17 +317,38 @@ def test_bad_content_length_is_400(target, length):
     target.assert_unharmed(before)
 
 
-def test_oversize_bodies_are_413_without_reading_them(target):
+def test_oversize_bodies_are_413_without_reading_past_the_limit(target):
     before = target.outside()
-    for path in ("/api/validate-yaml", "/api/models/org/tiny/commit/main", "/api/no-such-route"):
+    for path in ("/api/validate-yaml", "/api/models/org/tiny/commit/main"):
         head = f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-        answer = target.raw(f"{head}Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())
-        assert answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 404")), answer[:200]
-        answer = target.raw(f"{head}Transfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\n".encode())
-        assert answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 404")), answer[:200]
-        answer = target.raw(f"{head}Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode())
-        assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 404")), answer[:200]
+        answer = target.raw(f"{head}Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())  # refused before any byte
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        chunked = f"{head}Transfer-Encoding: chunked\r\n\r\n".encode()
+        answer = target.raw(chunked + b"FFFFFFFF\r\n" + b"x" * (MAX_BODY + 1))  # refused once past the limit
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        answer = target.raw(chunked + b"zz\r\n")
+        assert answer.startswith(b"HTTP/1.1 400") and b'"error"' in answer, answer[:200]
+    head = f"POST /api/no-such-route HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+    for framing in (f"Content-Length: {MAX_BODY + 1}", "Transfer-Encoding: chunked"):
+        assert target.raw(f"{head}{framing}\r\n\r\n".encode()).startswith(b"HTTP/1.1 404")
     target.assert_unharmed(before)
+
+
+def test_oversize_headers_are_a_json_400(target):
+    before = target.outside()
+    answer = target.raw(b"GET /api/models/org/tiny HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (128 << 10) + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and b'"error"' in answer, answer[:200]
+    target.assert_unharmed(before)
+
+
+def test_a_body_that_stalls_is_408_after_the_idle_timeout(target):
+    head = "POST /api/validate-yaml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\n"
+    with socket.create_connection((target.host, int(target.port)), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(head.encode() + b"x" * 100)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert time.monotonic() - started < 8
 
 
 def test_lfs_upload_past_its_declared_size_is_refused(target):
@@ -341,10 +363,16 @@ def test_lfs_upload_past_its_declared_size_is_refused(target):
 
 
 def test_idle_connections_are_closed(target):
-    with socket.create_connection((target.host, int(target.port)), timeout=10) as sock:
-        started = time.monotonic()
-        assert sock.recv(1) == b""  # closed by the server, not by our timeout
-        assert time.monotonic() - started < 8
+    for opening in (b"", b"GET /api/models/org/tiny HTTP/1.1\r\nHost: x\r\n"):  # nothing, or headers never ended
+        with socket.create_connection((target.host, int(target.port)), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(opening)
+            for _ in range(3):  # a byte now and then does not keep unfinished headers alive
+                time.sleep(0.8)
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"X-Slow: 1\r\n")
+            assert sock.recv(1) == b""  # closed by the server, not by our timeout
+            assert time.monotonic() - started < 8
 
 
 def test_non_loopback_host_needs_a_token_file_or_an_explicit_opt_in(tmp_path):
@@ -352,9 +380,11 @@ def test_non_loopback_host_needs_a_token_file_or_an_explicit_opt_in(tmp_path):
         HubServer(tmp_path / "root", host="0.0.0.0", port=0)
     server = HubServer(tmp_path / "root", host="0.0.0.0", port=0, allow_anonymous_writes=True)
     assert "anonymous writes" in server.warning
-    server.httpd.server_close()
+    server.stop()
     (tmp_path / "tokens").write_text(TOKEN + "\n")
     server = HubServer(tmp_path / "root", host="0.0.0.0", port=0, token_file=tmp_path / "tokens")
     assert "plain HTTP" in server.warning and TOKEN not in server.warning
-    server.httpd.server_close()
-    assert HubServer(tmp_path / "root", port=0).warning is None
+    server.stop()
+    server = HubServer(tmp_path / "root", port=0)
+    assert server.warning is None
+    server.stop()

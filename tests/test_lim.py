@@ -320,29 +320,6 @@ def test_python_api_writes_the_same_outputs(tmp_path):
     assert (tmp_path / "api" / "scores.jsonl").is_file()
 
 
-@pytest.mark.slow
-def test_demo_runs_the_whole_loop_end_to_end(tmp_path, run_cli):
-    result = run_cli("demo", "--out", tmp_path / "demo")
-    assert result.code == 0, result.stderr[-3000:]
-    demo = tmp_path / "demo"
-    summary = json.loads((demo / "scores" / "summary.json").read_text())
-    assert summary["counts"]["dropped"] > 0 and summary["counts"]["selected"] > 0
-    manifest = json.loads((demo / "curated" / "manifest.json").read_text())
-    assert manifest["counts"]["selected"] == summary["counts"]["selected"] and manifest["scoring"]["method"] == "lim"
-    assert (demo / "train" / "model" / "config.json").is_file() and list((demo / "train" / "rewards").glob("*.jsonl"))
-    assert json.loads((demo / "train-lim" / "summary.json").read_text())["counts"]["in"] == 8
-    results = json.loads((demo / "bench" / "results.json").read_text())
-    assert results["status"] == "complete" and list(results["benchmarks"]) == ["aime24", "math500", "amc23"]
-    assert (demo / "compare.png").read_bytes().startswith(b"\x89PNG") and "(reported)" in (
-        demo / "compare.md"
-    ).read_text()
-    import pyarrow.parquet as pq
-
-    pulled = pq.read_table(demo / "pulled" / "data" / "train-00000-of-00001.parquet")
-    assert pulled.equals(pq.read_table(demo / "curated" / "train.parquet"))
-    assert "limr-kit demo" in result.stdout and "published and pulled" in result.stdout
-
-
 def test_help_is_instant_no_heavy_imports():
     import subprocess
     import sys

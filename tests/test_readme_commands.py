@@ -3,6 +3,7 @@ that run on a CPU without a GPU or a network run as written."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -59,6 +60,7 @@ CPU_RUNNABLE = (
     "train limr-ppo --data-dir ../shared/data --out runs/limr-ppo --dry-run",
     "train full-ppo --data-dir ../shared/data --out runs/full",  # refused without GPUs, with what to do instead
     "curate ../shared/data/limr/scores.json --dataset ../shared/data/limr/prompts/math.8k.json",
+    "decontaminate ../shared/data/limr/prompts/math.8k.json --suite limr-paper",
 )
 
 
@@ -79,3 +81,4 @@ def test_the_cpu_runnable_commands_run_as_written(shared_data, tmp_path, monkeyp
         assert result.code == 0, (line, result.stderr)
     assert (checkout / "runs" / "limr-ppo" / "launch.sh").is_file()
     assert len((checkout / "runs" / "limr-set" / "train.jsonl").read_text().splitlines()) == 1389
+    assert json.loads((checkout / "runs" / "decontam" / "report.json").read_text())["counts"]["flagged"] > 0

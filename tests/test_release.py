@@ -32,12 +32,10 @@ TOKEN = "hf_" + "R" * 34
 
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory) -> Path:
-    """A real `limr-kit curate` output: the demo's simulated run, scored and curated (170 rows)."""
-    from limr_kit.demo import run_demo
+    """A real `limr-kit curate` output: a simulated run, scored and curated (170 rows)."""
+    from simulated_run import simulated_curation
 
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out)
-    return out / "curated"
+    return simulated_curation(tmp_path_factory.mktemp("simulated"))
 
 
 @pytest.fixture(scope="module")

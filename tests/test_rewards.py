@@ -97,6 +97,52 @@ EQUIVALENCE_CASES = [
     (r"3", r"(2,\infty)", False),  # nor an interval
     (r"6", r"\frac{12}{2}", True),
     (r"2", r"\sqrt{4}", True),
+    # digit groups: unspaced, never from a leading 0 (a wrong answer must never pass)
+    (r"32, 349", "32349", False),
+    (r"32,\! 349", "32349", True),
+    (r"18, \!107", r"18,\!107", True),
+    (r"0,111", "111", False),
+    (r"111", "0,111", False),
+    (r"-1,234.5", "-1234.5", True),
+    # percent words, \textnormal units, \approx
+    (r"28 percent", r"28\%", True),
+    (r"28 pct", r"28\%", True),
+    (r"28 percentage", r"28\%", True),
+    (r"29 percent", r"28\%", False),
+    (r"125\textnormal{ miles}", r"125 \text{ miles}", True),
+    (r"x \approx 11", "11", True),
+    (r"\approx 3.14", "3.14", True),
+    # labelled values: one label, a list under one label, a system of distinct labels
+    ("1", "f(x)=1", True),
+    ("1", "|AB|=1", True),
+    ("1", "A:B=1", True),
+    ("2", "f(x)=1", False),
+    (r"\frac{\pi}{3}", r"\theta = \frac{\pi}{3}", True),
+    (r"2x+1", "y=2x+1", True),
+    ("4, 5", "AB=4, CD=5", True),
+    ("(4, 5)", "AB=4, CD=5", True),
+    ("5, 4", "AB=4, CD=5", False),
+    (r"-5, \frac{14}{3}", r"x = -5,\ p = \frac{14}{3}", True),
+    (r"a_{37} = 19, \quad a_3 = 2", "a_3 = 2, a_{37} = 19", True),
+    ("y=1, x=2", "x=1, y=2", False),
+    ("x=1, y=2", "x=1", False),
+    (r"-10,-8,4", r"a=4,\,-8,\,-10", True),
+    (r"p=-1,p=\frac{15}{8}", r"p = -1 \text{ and } p = \dfrac{15}{8}", True),
+    (r"6 \text{ and } 8", "6, 8", True),
+    ("21, 16, 11", "21,16 or 11", True),
+    # equations compare as equations: lhs - rhs proportional by a nonzero constant
+    ("2x-y+1=0", "y=2x+1", True),
+    (r"y=-\frac12x+\frac34", "2x+4y-3=0", True),
+    ("y = 1 + 2x", "y=2x+1", True),
+    ("x = (y-1)/2", "y=2x+1", True),
+    ("y=2x+2", "y=2x+1", False),
+    ("x^2=4", "x^2-4=0", True),
+    ("x^2=4", "x-2=0", False),
+    ("y=2z+1", "y=2x+1", False),
+    ("1=2", "3=4", False),
+    # lists count every element as written: a repeated element is one more answer
+    ("1, 1, 2", "1, 2", False),
+    ("2, 1, 2", "1, 2, 2", True),
 ]
 
 

@@ -93,12 +93,39 @@ def with_umask_mode(path: Path, *, folder: bool = False) -> Path:
     return path
 
 
+def check_output_file(path: str | Path) -> Path:
+    """Raise an :class:`OutputError` now if ``path`` cannot be written as a file later (before the work)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"Output path {path} is a folder; give a file name (e.g. {path / 'out.jsonl'}).")
+    folder = next((parent for parent in path.absolute().parents if parent.exists()), Path("/"))
+    if not folder.is_dir():
+        raise OutputError(f"Cannot write {path}: {folder} is not a folder. Choose another --out.")
+    with _temp_error(path):
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    return path
+
+
+@contextlib.contextmanager
+def _temp_error(path: Path) -> Iterator[None]:
+    """An ``OSError`` making a temporary file or folder next to ``path`` as an :class:`OutputError`."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(f"Cannot write {path}: {reason} in {path.parent}. Choose another --out.") from exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed onto ``path``."""
     path = Path(path)
     ensure_writable_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise OutputError(f"Output path {path} is a folder; give a file name or remove it.")
+    with _temp_error(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = with_umask_mode(Path(tmp))
     try:
@@ -141,9 +168,9 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
     ensure_writable_dir(out_dir.parent if out_dir.parent != Path("") else Path("."))
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"Output path {out_dir} exists and is not a folder. Choose another --out.")
-    stage = with_umask_mode(
-        Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".staging", dir=out_dir.parent)), folder=True
-    )
+    with _temp_error(out_dir):
+        stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".staging", dir=out_dir.parent))
+    with_umask_mode(stage, folder=True)
     try:
         yield stage
         if not out_dir.exists():

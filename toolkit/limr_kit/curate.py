@@ -15,6 +15,7 @@ from limr_kit.datasets_io import read_table
 from limr_kit.errors import InputError
 from limr_kit.lim.plots import plot_selection_histogram
 from limr_kit.lim.rows import as_number
+from limr_kit.lim.scoring import check_selection
 
 
 SCORE_COLUMN = "selection_score"
@@ -76,8 +77,7 @@ def _load_scores(path: Path, key: str) -> _Scores:
 
 def _choose(scores: _Scores, threshold: float | None, strict: bool, top_k: int | None) -> tuple[set[str], dict]:
     """Keys to keep and a description of the rule used."""
-    if threshold is not None and top_k is not None:
-        raise InputError("Give either --threshold or --top-k, not both.")
+    check_selection(threshold, top_k)
     finite = {key: value for key, value in scores.by_key.items() if not math.isnan(value)}
     if top_k is not None:
         if top_k < 1:
@@ -104,15 +104,19 @@ def curate(
     strict: bool = False,
     top_k: int | None = None,
     split: str = "train",
+    decontaminate: str | None = None,
+    text_field: str | None = None,
+    data_dir: str | Path | None = None,
 ) -> CurateResult:
     """Keep the dataset rows whose score passes the rule; write train.parquet, train.jsonl, manifest.json, score_hist.png.
 
     Scores match dataset rows on ``key`` (compared as text). Dataset rows are unique by key: later
     duplicates are dropped and counted. Without ``threshold``/``top_k``, a scores file with a ``selected``
     column (``limr-kit score`` output) keeps its own selection; otherwise the LIM default 0.6 applies.
+    With ``decontaminate`` (a bench suite), selected rows matching its problems under the default rule are
+    dropped and the report goes to ``decontamination/``.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     scores_path, dataset_path = Path(scores_path), Path(dataset_path)
     scores = _load_scores(scores_path, key)
@@ -140,9 +144,15 @@ def curate(
     kept = sorted((first_row[text], text) for text in chosen)  # dataset order
     keep_rows = [row for row, _ in kept]
     kept_scores = [scores.by_key[text] for _, text in kept]
-    curated = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
+    selected = table.take(pa.array(keep_rows, type=pa.int64())).append_column(
         SCORE_COLUMN, pa.array(kept_scores, type=pa.float64())
     )
+    found = None
+    if decontaminate is not None:
+        from limr_kit.decontam import check, clean_table
+
+        found = check(selected, decontaminate, text_field=text_field, data_dir=data_dir, where=str(dataset_path))
+    curated = selected if found is None else clean_table(selected, found)
     manifest: dict[str, Any] = {
         "key": key,
         "selection": rule,
@@ -155,24 +165,39 @@ def curate(
             "scores_matched": len(matched),
             "scores_unmatched": len(scores.by_key) - len(matched),
             "selected": curated.num_rows,
+            **({"decontaminated_dropped": selected.num_rows - curated.num_rows} if found is not None else {}),
         },
         "inputs": {
             "scores": {"path": str(scores_path), "sha256": sha256_file(scores_path)},
-            "dataset": {"path": str(dataset_path), "sha256": _sha256_of(dataset_path)},
+            "dataset": {"path": str(dataset_path), "sha256": dataset_sha256(dataset_path)},
         },
         "columns": curated.column_names,
         "toolkit": {"name": "limr-kit", "version": __version__},
     }
+    if found is not None:
+        manifest["decontamination"] = found.summary()
     with staged_output(out_dir) as stage:
-        pq.write_table(curated, stage / "train.parquet")
-        write_jsonl(stage / "train.jsonl", curated.to_pylist())
+        if found is not None:
+            from limr_kit.decontam import write_reports
+
+            (stage / "decontamination").mkdir()
+            write_reports(stage / "decontamination", found, selected, key)
         plot_selection_histogram(scores.by_key, chosen, rule.get("threshold"), stage / "score_hist.png")
-        manifest["outputs"] = {
-            name: {"sha256": sha256_file(stage / name), "rows": curated.num_rows}
-            for name in ("train.parquet", "train.jsonl")
-        }
-        write_json(stage / "manifest.json", manifest)
+        write_training_set(stage, curated, manifest)
     return CurateResult(Path(out_dir), manifest)
+
+
+def write_training_set(stage: Path, table, manifest: dict[str, Any]) -> None:
+    """Write ``table`` as train.parquet and train.jsonl into ``stage``, and manifest.json with their hashes."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, stage / "train.parquet")
+    write_jsonl(stage / "train.jsonl", table.to_pylist())
+    manifest["outputs"] = {
+        name: {"sha256": sha256_file(stage / name), "rows": table.num_rows}
+        for name in ("train.parquet", "train.jsonl")
+    }
+    write_json(stage / "manifest.json", manifest)
 
 
 def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
@@ -184,7 +209,7 @@ def _scoring_provenance(scores_path: Path) -> dict[str, Any] | None:
     return {key: summary.get(key) for key in ("method", "parameters", "counts", "n_epochs", "toolkit")}
 
 
-def _sha256_of(path: Path) -> str:
+def dataset_sha256(path: Path) -> str:
     """sha256 of a file, or of a folder's files in name order (a save_to_disk dataset)."""
     if path.is_file():
         return sha256_file(path)

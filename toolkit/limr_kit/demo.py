@@ -1,112 +1,113 @@
-"""The end-to-end demo (``make demo``), and the simulated RL run it starts from.
+"""``make demo``: LIMR's experiment in miniature on the tiny model, every step real.
 
-The simulation stands in for a training run's reward log: samples that the model learns along the way
-(sigmoid pass-rate curves), samples it always solves, samples it never solves and noisy ones; each epoch
-every sample gets ``rollouts`` rewards of 1 (correct), -0.5 (wrong) or -1 (format error), and a few
-samples miss an epoch, as a dataloader with ``drop_last`` makes them do.
+FULL trains GRPO on every toy problem and logs each rollout's reward; LIM scores FULL's own trajectories and keeps
+the top samples (the fraction the paper kept, 1,389 of 8,523) as LIMR; a seeded random subset of the same size is
+RAND; LIMR and RAND train from the same start for as many steps as FULL; the base model and the three runs are
+benched with vLLM on held-out additions and compared with FULL (paired bootstrap); the LIMR subset and model are
+published to a local Hub and pulled back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from rich.console import Console
-
-from limr_kit._io import ensure_writable_dir, write_jsonl
-from limr_kit.errors import LimrError
+from limr_kit._io import ensure_writable_dir, write_json, write_jsonl, write_text
+from limr_kit.errors import LimrError, OutputError
 
 
-def simulate_pass_rates(n_samples: int, n_epochs: int, seed: int = 0) -> np.ndarray:
-    """True per-epoch success probabilities of a simulated run, shape (n_samples, n_epochs)."""
-    rng = np.random.default_rng(seed)
-    epochs = np.arange(n_epochs)
-    kind = rng.choice(4, size=n_samples, p=[0.6, 0.2, 0.15, 0.05])
-    midpoint = rng.uniform(-1, n_epochs, size=(n_samples, 1))
-    steepness = rng.uniform(0.3, 1.5, size=(n_samples, 1))
-    learned = 1.0 / (1.0 + np.exp(-steepness * (epochs - midpoint)))
-    probabilities = np.where(
-        (kind == 0)[:, None],
-        learned,
-        np.where(
-            (kind == 1)[:, None],
-            rng.uniform(0.85, 1.0, size=(n_samples, 1)),
-            np.where((kind == 2)[:, None], rng.uniform(0.0, 0.08, size=(n_samples, 1)), 0.0),
-        ),
-    )
-    noisy = kind == 3
-    probabilities[noisy] = rng.uniform(0.1, 0.9, size=(int(noisy.sum()), n_epochs))
-    return np.clip(probabilities, 0.0, 1.0)
+PAPER_FRACTION = 1389 / 8523  # LIMR's set over MATH's training set
+DEMO_RECIPE = "demo-grpo"
+BENCH_SUITE = "tiny-additions"
+RUN_NAMES = ("base", "FULL", "LIMR", "RAND")
+_PROMPTS_PER_STEP = 4  # the recipe's 32 completions a step over 8 generations: a subset must fill one step
+_MARKER = "demo.json"
+_OWNED = ("base", "data", "train", "lim", "random", "sets", "bench", "bench-data", "hub", "hf-home", "pulled")
+_REPO_SET, _REPO_MODEL, _TAG = "demo/limr-demo-set", "demo/limr-demo-model", "v1"
 
 
-def write_reward_log(
-    out_dir: str | Path,
-    *,
-    n_samples: int = 600,
-    n_epochs: int = 12,
-    rollouts: int = 8,
-    n_shards: int = 2,
-    missing_rate: float = 0.03,
-    seed: int = 0,
-) -> list[Path]:
-    """Write a simulated reward log as per-process JSONL shards ``rewards.rank<k>.jsonl``."""
-    rng = np.random.default_rng(seed + 1)
-    probabilities = simulate_pass_rates(n_samples, n_epochs, seed)
-    out_dir = ensure_writable_dir(out_dir)
-    shards = [out_dir / f"rewards.rank{rank}.jsonl" for rank in range(n_shards)]
-    handles = [open(path, "w", encoding="utf-8") for path in shards]
-    try:
-        for epoch in range(n_epochs):
-            present = rng.random(n_samples) >= missing_rate
-            for sample in np.flatnonzero(present):
-                correct = rng.random(rollouts) < probabilities[sample, epoch]
-                format_error = rng.random(rollouts) < 0.2
-                rewards = np.where(correct, 1.0, np.where(format_error, -1.0, -0.5))
-                handle = handles[int(sample) % n_shards]
-                for reward in rewards:
-                    handle.write(json.dumps({"sample_id": f"q{sample:05d}", "epoch": epoch, "reward": float(reward)}))
-                    handle.write("\n")
-    finally:
-        for handle in handles:
-            handle.close()
-    return shards
+@dataclass(frozen=True, slots=True)
+class DemoScale:
+    """How big the toy experiment is: FULL's problems and epochs, the base model's warm start, bench questions."""
+
+    problems: int
+    epochs: int
+    warm_start_steps: int
+    bench_limit: int | None
 
 
-def write_demo_dataset(path: str | Path, n_samples: int = 600, seed: int = 0) -> Path:
-    """A small arithmetic dataset whose ``id`` values match the simulated log's sample ids."""
-    rng = np.random.default_rng(seed + 2)
-    rows = []
-    for sample in range(n_samples):
-        a, b = (int(x) for x in rng.integers(2, 99, size=2))
-        rows.append({"id": f"q{sample:05d}", "prompt": f"What is {a} + {b}?", "answer": str(a + b)})
-    write_jsonl(path, rows)
-    return Path(path)
+SCALES = {
+    "standard": DemoScale(problems=80, epochs=6, warm_start_steps=400, bench_limit=None),
+    "quick": DemoScale(problems=16, epochs=2, warm_start_steps=100, bench_limit=6),
+}
 
 
-def write_addition_suite(data_dir: str | Path) -> Path:
-    """The paper suite's three files (layout of shared/data/bench) holding held-out additions the tiny model can
-    answer: a benchmark the demo's model is not hopeless on."""
+@dataclass(frozen=True, slots=True)
+class DemoRow:
+    """One line of the summary table."""
+
+    name: str
+    samples: int | None
+    steps: int | None
+    accuracy: float
+    ci95: tuple[float, float]
+    n_questions: int
+    delta_vs_full: float | None  # points
+    p_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What the demo measured and where its files are (``demo.json``)."""
+
+    out: str
+    scale: str
+    rows: tuple[DemoRow, ...]
+    files: dict[str, str]  # what a person would open -> path
+    published: dict[str, str]  # repo -> commit
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def demo_problems() -> list[dict[str, str]]:
+    """The toy training set: every one-digit addition the tiny model's held-out set does not hold, seeded order."""
+    from limr_kit.tinymodel import _held_out_pairs, addition_problem
+
+    held_out = set(_held_out_pairs()[0])
+    pairs = [(a, b) for a in range(10) for b in range(10) if (a, b) not in held_out]
+    random.Random(1389).shuffle(pairs)
+    return [{"id": f"add-{a}-{b}", **addition_problem(a, b)} for a, b in pairs]
+
+
+def write_held_out_suite(data_dir: Path) -> Path:
+    """The ``tiny-additions`` benchmark file: the one-digit additions kept out of training and warm start."""
     from limr_kit.tinymodel import held_out_problems
 
-    problems = held_out_problems()
-    rows = {
-        "aime24": [{"id": i, "problem": p["question"], "answer": p["answer"]} for i, p in enumerate(problems[:8])],
-        "math500": [
-            {"problem": p["question"], "answer": p["answer"], "unique_id": f"add/{i}"}
-            for i, p in enumerate(problems[8:28])
-        ],
-        "amc23": [
-            {"id": i, "problem": p["question"], "answer": float(p["answer"])} for i, p in enumerate(problems[28:])
-        ],
-    }
-    for name, items in rows.items():
-        write_jsonl(Path(data_dir) / name / "test.jsonl", items)
-    return Path(data_dir)
+    rows = [{"id": f"held-{i}", **problem} for i, problem in enumerate(held_out_problems()[:20])]
+    write_jsonl(data_dir / BENCH_SUITE / "test.jsonl", rows)
+    return data_dir
+
+
+def _prepare_out(out_dir: Path) -> Path:
+    """``out_dir`` empty or a previous demo's (whose folders are cleared): never someone else's files."""
+    out_dir = ensure_writable_dir(out_dir)
+    entries = {entry.name for entry in out_dir.iterdir()}
+    if entries and _MARKER not in entries:
+        raise OutputError(f"{out_dir} is not empty and holds no earlier demo. Give the demo an empty or new --out.")
+    for name in _OWNED:
+        if (out_dir / name).is_dir():
+            shutil.rmtree(out_dir / name)
+    return out_dir
 
 
 def _limr_kit(*args: str, env: dict[str, str]) -> dict[str, Any]:
@@ -117,78 +118,176 @@ def _limr_kit(*args: str, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def run_demo(out_dir: str | Path, *, seed: int = 0, console: Console | None = None) -> dict[str, Any]:
-    """The whole loop on data made here, no download; returns what each step produced.
+def _same_rows(original: Path, *pulled: Path) -> bool:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    1. simulate a run's reward log, score it with LIM, curate the subset;
-    2. train the tiny model with TRL GRPO on CPU, logging every rollout's reward, and score that real run;
-    3. benchmark the trained model (vLLM) with the paper's protocol on held-out additions, compare with the paper;
-    4. publish the curated set to a local Hub server and pull it back.
-    """
+    return bool(pulled) and pq.read_table(original).equals(pa.concat_tables(pq.read_table(path) for path in pulled))
+
+
+def _tree_digest(folder: Path, names: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+Advance = Callable[[int, int | None], None]  # (work done, total work or None)
+Step = Callable[[str], Advance]  # a new step with its description
+
+
+def _quiet_step(description: str) -> Advance:
+    return lambda done, total: None
+
+
+def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, step: Step = _quiet_step) -> DemoResult:
+    """Run the experiment into ``out_dir``; ``step(description)`` starts a step and returns its progress callback."""
     from limr_kit.benchmarks import BenchOptions, run_bench
     from limr_kit.benchmarks.compare import compare_runs, plot_comparison, render
     from limr_kit.curate import curate
-    from limr_kit.hub import HubServer
     from limr_kit.lim import ReadOptions, load_trajectories, score_trajectories, write_score_outputs
-    from limr_kit.train import TrainOptions, train
+    from limr_kit.tinymodel import write_tiny_model
+    from limr_kit.train import Overrides, TrainOptions, train
 
-    console = console or Console(stderr=True)
-    out_dir = ensure_writable_dir(out_dir)
-    steps: dict[str, Any] = {}
+    if scale not in SCALES:
+        raise LimrError(f"Unknown demo scale '{scale}'. Choices: {', '.join(SCALES)}.")
+    size = SCALES[scale]
+    out = _prepare_out(Path(out_dir))
+    write_json(out / _MARKER, {"scale": scale, "status": "running"})
 
-    with console.status("1/4 simulating an RL run's reward log, scoring it with LIM, curating"):
-        shards = write_reward_log(out_dir / "rewards", seed=seed)
-        dataset = write_demo_dataset(out_dir / "dataset.jsonl", seed=seed)
-        summary = write_score_outputs(
-            score_trajectories(load_trajectories(out_dir / "rewards"), "lim"), out_dir / "scores"
+    advance = step(f"base: the tiny model, warm-started {size.warm_start_steps} steps on additions")
+    base = write_tiny_model(out / "base", seed=seed, warm_start_steps=size.warm_start_steps, on_progress=advance)
+    full_set = out / "data" / "full.jsonl"
+    write_jsonl(full_set, demo_problems()[: size.problems])
+
+    def grpo(name: str, dataset: Path, samples: int, settings: dict[str, Any]) -> Any:
+        advance = step(f"{name}: GRPO (TRL, CPU) on {samples} problems, every rollout's reward logged")
+        overrides = Overrides(model=str(base), dataset=str(dataset), backend_args={"seed": seed, **settings})
+        options = TrainOptions(out=out / "train" / name, overrides=overrides)
+        return train(DEMO_RECIPE, options, progress=lambda event: advance(event.done, event.total))
+
+    full = grpo("FULL", full_set, size.problems, {"num_train_epochs": size.epochs})
+    step("LIM on FULL's trajectories: the LIMR subset, and RAND of the same size")
+    trajectories = load_trajectories(out / "train" / "FULL" / "rewards", ReadOptions())
+    keep = max(_PROMPTS_PER_STEP, round(PAPER_FRACTION * size.problems))
+    write_score_outputs(score_trajectories(trajectories, "lim", top_k=keep), out / "lim")
+    write_score_outputs(score_trajectories(trajectories, "random", n=keep, seed=seed), out / "random")
+    limr_set = curate(out / "lim" / "scores.jsonl", full_set, "id", out / "sets" / "LIMR")
+    rand_set = curate(out / "random" / "scores.jsonl", full_set, "id", out / "sets" / "RAND")
+    budget = {"max_steps": full.final_step}
+    runs = {"FULL": full}
+    runs["LIMR"] = grpo("LIMR", out / "sets" / "LIMR" / "train.jsonl", limr_set.n_selected, budget)
+    runs["RAND"] = grpo("RAND", out / "sets" / "RAND" / "train.jsonl", rand_set.n_selected, budget)
+
+    data_dir = write_held_out_suite(out / "bench-data")
+    models = {"base": base, **{name: out / "train" / name / "model" for name in runs}}
+    for name, model in models.items():
+        advance = step(f"bench {name} with vLLM on held-out additions")
+        options = BenchOptions(suite=BENCH_SUITE, data_dir=data_dir, limit=size.bench_limit, seed=seed, fresh=True)
+        run_bench(str(model), out / "bench" / name, options, progress=_bench_progress(advance))
+    comparison = compare_runs([out / "bench" / name for name in RUN_NAMES], baseline=out / "bench" / "FULL")
+    write_text(out / "compare.md", render(comparison, "markdown") + "\n")
+    plot_comparison(comparison, out / "compare.png")
+
+    step("publish the LIMR subset and model to a local Hub, pull both back")
+    published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=size.bench_limit is not None)
+
+    rows = tuple(_summary_row(comparison, name, runs.get(name)) for name in RUN_NAMES)
+    files = {
+        "summary": str(out / "summary.md"),
+        "comparison plot": str(out / "compare.png"),
+        "LIM trajectories (Figure 2 style)": str(out / "lim" / "trajectories.png"),
+        "LIMR subset": str(out / "sets" / "LIMR" / "train.jsonl"),
+        "bench runs": str(out / "bench"),
+        "pulled from the Hub": str(out / "pulled"),
+    }
+    result = DemoResult(str(out), scale, rows, files, published)
+    write_text(out / "summary.md", render_summary(result) + "\n")
+    write_json(out / _MARKER, result.to_dict())
+    return result
+
+
+def _bench_progress(advance: Advance) -> Callable[[str, int, int], Callable[[], None]]:
+    """``run_bench``'s hook fed into one step's progress: questions answered of the benchmark's total."""
+
+    def hook(_benchmark: str, done: int, total: int) -> Callable[[], None]:
+        count = [done]
+        advance(done, total)
+
+        def one() -> None:
+            count[0] += 1
+            advance(count[0], total)
+
+        return one
+
+    return hook
+
+
+def _summary_row(comparison: Any, name: str, trained: Any) -> DemoRow:
+    """The run's bench row beside its training (samples, steps; none for the base model)."""
+    row = next(item for item in comparison.rows if item.name == name)
+    paired = comparison.paired.get(name, {}).get(BENCH_SUITE)
+    return DemoRow(
+        name=name,
+        samples=None if trained is None else trained.samples,
+        steps=None if trained is None else trained.final_step,
+        accuracy=row.accuracy[BENCH_SUITE],
+        ci95=row.ci95[BENCH_SUITE],
+        n_questions=row.questions[BENCH_SUITE][0],
+        delta_vs_full=None if paired is None else 100 * paired.difference,
+        p_value=None if paired is None else paired.p_value,
+    )
+
+
+def summary_lines(result: DemoResult) -> list[list[str]]:
+    """Header plus a line per run: samples, steps, accuracy [95% CI], Δ vs FULL (p)."""
+    lines = [["run", "samples", "steps", "accuracy [95% CI]", "Δ vs FULL (p)"]]
+    for row in result.rows:
+        low, high = row.ci95
+        delta = "–" if row.delta_vs_full is None else f"{row.delta_vs_full:+.1f} (p={row.p_value:.2f})"
+        lines.append(
+            [
+                row.name,
+                "–" if row.samples is None else str(row.samples),
+                "–" if row.steps is None else str(row.steps),
+                f"{row.accuracy:.1f} [{low:.1f}, {high:.1f}] n={row.n_questions}",
+                delta,
+            ]
         )
-        curated = curate(out_dir / "scores" / "scores.jsonl", dataset, "id", out_dir / "curated")
-    steps["simulated"] = {"shards": len(shards), "scores": summary, "curated": curated.n_selected}
-    console.log(
-        f"1/4 LIM kept {curated.n_selected} of {summary['counts']['in']} simulated samples -> {out_dir / 'curated'}"
-    )
+    return lines
 
-    with console.status("2/4 training the tiny model with TRL GRPO on CPU (rewards logged per rollout)"):
-        trained = train("tiny-grpo", TrainOptions(out=out_dir / "train"))
-        real = score_trajectories(load_trajectories(out_dir / "train" / "rewards", ReadOptions()), "lim")
-        real_summary = write_score_outputs(real, out_dir / "train-lim")
-    steps["trained"] = {"final_step": trained.final_step, "lim": real_summary["counts"]}
-    console.log(
-        f"2/4 trained {trained.final_step} GRPO steps; LIM on the run's own trajectories: "
-        f"{real_summary['counts']['selected']} of {real_summary['counts']['in']} samples -> {out_dir / 'train-lim'}"
-    )
 
-    data_dir = write_addition_suite(out_dir / "bench-data")
-    with console.status("3/4 benchmarking the trained model with vLLM (paper protocol, held-out additions)"):
-        results = run_bench(str(out_dir / "train" / "model"), out_dir / "bench", BenchOptions(data_dir=data_dir))
-        comparison = compare_runs([out_dir / "bench"], reference="paper")
-        (out_dir / "compare.md").write_text(render(comparison, "markdown") + "\n", encoding="utf-8")
-        plot_comparison(comparison, out_dir / "compare.png")
-    steps["bench"] = {name: item["accuracy"] for name, item in results["benchmarks"].items()}
-    console.log(
-        f"3/4 accuracy {steps['bench']} (average {results['average']:.1f}) -> {out_dir / 'bench'}, "
-        f"{out_dir / 'compare.png'}"
-    )
+def render_summary(result: DemoResult) -> str:
+    """The summary table as markdown."""
+    lines = summary_lines(result)
+    table = ["| " + " | ".join(lines[0]) + " |", "|" + "|".join("---" for _ in lines[0]) + "|"]
+    return "\n".join([*table, *("| " + " | ".join(line) + " |" for line in lines[1:])])
 
-    with (
-        console.status("4/4 publishing the curated set to a local Hub server and pulling it back"),
-        HubServer(out_dir / "hub", port=0) as hub,
-    ):
+
+def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool) -> dict[str, str]:
+    """Publish the subset and the model (card from its bench run), pull both back, check the bytes match."""
+    from limr_kit.hub import HubServer
+
+    with HubServer(out / "hub", port=0) as hub:
         env = {
             **os.environ,
             "HF_ENDPOINT": hub.url,
-            "HF_HOME": str(out_dir / "hf-home"),
+            "HF_HOME": str(out / "hf-home"),
             "HF_HUB_DISABLE_XET": "1",
             "LIMR_NO_PROGRESS": "1",
         }
         env.pop("HF_TOKEN", None)  # the demo's server is open on loopback; never send a real token to it
-        published = _limr_kit(
-            "publish", "dataset", str(out_dir / "curated"), "--repo", "demo/limr-demo-set", "--tag", "v1", env=env
-        )
-        pulled = _limr_kit("pull", "dataset", "demo/limr-demo-set@v1", "--out", str(out_dir / "pulled"), env=env)
-    steps["hub"] = {"commit": published["commit"], "pulled_files": pulled["files"]}
-    console.log(
-        f"4/4 published demo/limr-demo-set@v1 (commit {published['commit'][:12]}) and pulled it back "
-        f"-> {out_dir / 'pulled'}"
-    )
-    return {"out": str(out_dir), **steps}
+        dataset = _limr_kit("publish", "dataset", str(subset), "--repo", _REPO_SET, "--tag", _TAG, env=env)
+        checkpoint = _limr_kit(
+            "publish", "model", str(model), "--repo", _REPO_MODEL, "--tag", _TAG,
+            "--results", str(out / "bench" / "LIMR"), "--dataset", f"{_REPO_SET}@{_TAG}",
+            *(["--allow-partial"] if partial else []), env=env,
+        )  # fmt: skip
+        _limr_kit("pull", "dataset", f"{_REPO_SET}@{_TAG}", "--out", str(out / "pulled" / "dataset"), env=env)
+        _limr_kit("pull", "model", f"{_REPO_MODEL}@{_TAG}", "--out", str(out / "pulled" / "model"), env=env)
+    if not _same_rows(subset / "train.parquet", *(out / "pulled" / "dataset" / "data").glob("*.parquet")):
+        raise LimrError(f"demo: the dataset pulled into {out / 'pulled' / 'dataset'} differs from {subset}.")
+    names = ("config.json", "model.safetensors")
+    if _tree_digest(model, names) != _tree_digest(out / "pulled" / "model", names):
+        raise LimrError(f"demo: the model pulled into {out / 'pulled' / 'model'} differs from {model}.")
+    return {_REPO_SET: dataset["commit"], _REPO_MODEL: checkpoint["commit"]}

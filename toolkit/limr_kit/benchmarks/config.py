@@ -72,7 +72,7 @@ class BenchmarkSpec(_Strict):
 
     name: str
     title: str
-    hub: HubSource
+    hub: HubSource | None = None  # None: a local-only benchmark, read from --data-dir
     local: LocalSource
     system_prompt: str = DEFAULT_SYSTEM
     decoding: Decoding = Decoding()

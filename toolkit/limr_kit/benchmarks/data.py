@@ -87,6 +87,8 @@ def load_benchmark(spec: BenchmarkSpec, data_dir: str | Path | None = None, limi
             )
         questions = _questions(_local_rows(path), spec.local.fields, origin)
         source = {"kind": "local", "path": str(path), "sha256": sha256_file(path)}
+    elif spec.hub is None:
+        raise InputError(f"{spec.title} is local only: pass --data-dir holding {spec.local.file}.")
     else:
         questions, source = _hub_questions(spec, origin)
     if not questions:

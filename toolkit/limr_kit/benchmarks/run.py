@@ -221,8 +221,8 @@ def _summarise(spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str,
     completions = [c for record in records for c in record["completions"]]
     return {
         "title": spec.title,
-        "hub_dataset": spec.hub.dataset,
-        "split": spec.hub.split,
+        "hub_dataset": None if spec.hub is None else spec.hub.dataset,
+        "split": None if spec.hub is None else spec.hub.split,
         "metric": spec.metric,
         **summarise_benchmark(verdicts, answers, seed),
         "n_questions": len(records),

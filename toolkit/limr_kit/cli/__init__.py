@@ -11,7 +11,21 @@ import typer
 from rich.markup import escape
 
 from limr_kit import __version__
-from limr_kit.cli import bench, containers, hub, lim, models, polymath, release, rewards, sft, sweep, train
+from limr_kit.cli import (
+    bench,
+    containers,
+    decontam,
+    hub,
+    lim,
+    models,
+    polymath,
+    release,
+    rewards,
+    selections,
+    sft,
+    sweep,
+    train,
+)
 from limr_kit.cli._help import tidy_help
 from limr_kit.console import err, quiet_third_party, setup_logging
 from limr_kit.errors import LimrError
@@ -50,6 +64,7 @@ def root(
 
 app.command("score", rich_help_panel="Select samples")(lim.score)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
+app.command("decontaminate", rich_help_panel="Select samples")(decontam.decontaminate)
 app.command("train", rich_help_panel="Train")(train.train)
 app.command("sft", rich_help_panel="Train")(sft.sft)
 app.command("grade", rich_help_panel="Grade and benchmark")(rewards.grade)
@@ -59,6 +74,7 @@ app.command("sweep", rich_help_panel="Grade and benchmark")(sweep.sweep)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
 app.command("tiny-model", rich_help_panel="Get started")(models.tiny_model)
 app.add_typer(polymath.app, name="polymath", rich_help_panel="Select samples")
+app.add_typer(selections.app, name="selections", rich_help_panel="Select samples")
 app.add_typer(release.publish_app, name="publish", rich_help_panel="Release")
 app.add_typer(release.pull_app, name="pull", rich_help_panel="Release")
 app.add_typer(hub.app, name="hub", rich_help_panel="Release")

@@ -15,3 +15,10 @@ ThresholdOpt = Annotated[
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Select with > instead of >= the threshold.")]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", help="Select the K best samples instead of a threshold.")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub (as bench).")
+]
+TextFieldOpt = Annotated[
+    str | None,
+    typer.Option("--text-field", help="Column with the problem (default: prompt, problem, question, context)."),
+]

@@ -47,7 +47,7 @@ def resolve_endpoint(endpoint: str | None = None) -> str:
     return url
 
 
-_REPO_ID = re.compile(r"^[\w\-.]{1,96}/[\w\-.]{1,96}$")
+_REPO_ID = re.compile(r"[A-Za-z0-9_.-]{1,96}/[A-Za-z0-9_.-]{1,96}")  # ASCII: `\w` would match any letter
 
 
 def check_repo_id(repo_id: str) -> str:
@@ -57,8 +57,8 @@ def check_repo_id(repo_id: str) -> str:
     the endpoint, which ``datasets`` reads at import time.
     """
     problems = []
-    if not _REPO_ID.match(repo_id):
-        problems.append("use namespace/name with letters, digits, '-', '_' or '.' (at most 96 each)")
+    if not _REPO_ID.fullmatch(repo_id):
+        problems.append("use namespace/name with ASCII letters, digits, '-', '_' or '.' (at most 96 each)")
     elif "--" in repo_id or ".." in repo_id:
         problems.append("'--' and '..' are not allowed")
     elif any(part[0] in "-." or part[-1] in "-." for part in repo_id.split("/")) or repo_id.endswith(".git"):

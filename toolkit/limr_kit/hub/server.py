@@ -1,4 +1,4 @@
-"""A small Hugging Face Hub-compatible server: file-backed, stdlib only, for loopback and air-gapped use.
+"""A small Hugging Face Hub-compatible server: file-backed, on uvicorn, for loopback and air-gapped use.
 
 It speaks the part of the Hub HTTP API that ``huggingface_hub`` 2.x and ``datasets`` 5.x use when
 ``HF_HUB_DISABLE_XET=1``: repositories (model, dataset), NDJSON commits with parents (412 on a stale
@@ -7,23 +7,24 @@ checks and byte ranges, branches, tags and refs.
 
 Storage lives in :mod:`limr_kit.hub.store`; every id, revision, path and body is checked at the edge
 (:mod:`limr_kit.hub.validation`, :mod:`limr_kit.hub.bodies`), so malformed input is a 4xx with a JSON
-error. Bodies, header sizes and idle time are bounded. With a token file, writes need ``Authorization:
-Bearer <token>`` (401 otherwise) and private repositories are hidden from readers without one; tokens
-are never logged.
+error. The HTTP layer (:mod:`limr_kit.hub.transport`) is an ASGI app served by uvicorn; bodies, header
+sizes and idle time are bounded. With a token file, writes need ``Authorization: Bearer <token>`` (401
+otherwise) and private repositories are hidden from readers without one; tokens are never logged
+(uvicorn's access log is off).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from limr_kit.errors import ConfigError, HubError, OutputError
-from limr_kit.hub.api import HubApi
-from limr_kit.hub.store import Store
-from limr_kit.hub.transport import DEFAULT_MAX_BODY, HubHTTPServer
+from limr_kit.hub.validation import DEFAULT_MAX_BODY
 
 
 DEFAULT_HOST = "127.0.0.1"
@@ -73,7 +74,10 @@ def _exposure(host: str, has_tokens: bool, allow_anonymous_writes: bool) -> str 
 
 
 class HubServer:
-    """The Hub server on a port (0 picks a free one), run in the foreground or on a background thread."""
+    """The Hub server on a port (0 picks a free one), run in the foreground or on a background thread.
+
+    The socket is bound when the object is made, so the URL is known and a busy port fails at once.
+    """
 
     def __init__(
         self,
@@ -86,6 +90,12 @@ class HubServer:
         max_body: int = DEFAULT_MAX_BODY,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
+        import uvicorn
+
+        from limr_kit.hub.api import HubApi
+        from limr_kit.hub.store import Store
+        from limr_kit.hub.transport import MAX_HEADER_BYTES, HubApp, protocol_class
+
         self.warning = _exposure(host, token_file is not None, allow_anonymous_writes)
         tokens = read_tokens(token_file) if token_file is not None else frozenset()
         self.root = Path(root) if root is not None else default_root()
@@ -96,34 +106,55 @@ class HubServer:
                 f"Cannot use {self.root} as the hub's storage: {exc.strerror}. Pass another --root."
             ) from exc
         try:
-            self.httpd = HubHTTPServer((host, port), HubApi(store, tokens), max_body, idle_timeout)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.socket = socket.create_server((host, port), family=family)
         except OSError as exc:
             raise HubError(
                 f"Cannot listen on {host}:{port}: {exc.strerror}. Pass another --port (0 picks a free one)."
             ) from exc
+        config = uvicorn.Config(
+            HubApp(HubApi(store, tokens), max_body, idle_timeout),
+            http=protocol_class(),
+            lifespan="off",
+            access_log=False,  # request lines hold capability URLs; the app logs sanitized ones itself
+            log_config=None,
+            timeout_keep_alive=idle_timeout,  # type: ignore[arg-type]  # a float works: it goes to call_later
+            timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            server_header=False,
+        )
+        self.uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.httpd.address}"
+        host, port = self.socket.getsockname()[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
+        """Serve in this thread until SIGINT/SIGTERM (then ``KeyboardInterrupt`` after a graceful stop)."""
         try:
-            self.httpd.serve_forever()
+            self.uvicorn.run(sockets=[self.socket])
         finally:
-            self.httpd.server_close()
+            self.socket.close()
 
     def start(self) -> HubServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="limr-kit-hub", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="limr-kit-hub", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self.uvicorn.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.uvicorn.started:
+            self.stop()
+            raise HubError("The hub server did not start; see the log above.")
         return self
 
     def stop(self) -> None:
-        """Stop serving (a no-op if already stopped)."""
+        """Stop serving, or release the socket of a server never started; a no-op if already stopped."""
         if self._thread is None:
+            self.socket.close()
             return
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.uvicorn.should_exit = True
         self._thread.join()
         self._thread = None
 

@@ -1,43 +1,58 @@
-"""HTTP plumbing of the Hub server: bounded request bodies, replies, the ``http.server`` adapter."""
+"""HTTP plumbing of the Hub server: an ASGI app (Starlette responses) over uvicorn's h11 protocol.
+
+:class:`~limr_kit.hub.api.HubApi` stays synchronous: each request runs in a worker thread and reads its
+body piece by piece from the event loop (:meth:`Request.chunks`), so an LFS upload streams to disk and
+a download streams from it, never whole in memory. Limits: bodies (``max_body``, LFS uploads their
+declared size), headers (h11's incomplete-event size), and idle time: a connection must send complete
+headers within ``idle_timeout`` of opening or of its last answer, and each MiB of a body within it (408).
+Protocol errors get a JSON 400 with ``Connection: close``; no raw input is ever echoed into a header.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs
 
 from limr_kit.hub import bodies
-from limr_kit.hub.validation import (
-    ApiError,
-)
+from limr_kit.hub.validation import DEFAULT_MAX_BODY, ApiError
 
 
 log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole server
 
-DEFAULT_MAX_BODY = 64 << 20  # every body but LFS uploads, which are bounded by their declared size
-_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\r\n]*)?\r?\n")
-_CHUNK = 1 << 20
+MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
+_CHUNK = 1 << 20  # a body is handed to the API, and a file sent, in pieces of about this size
+_READ_AHEAD = 4  # pieces read ahead of the API thread
 _MAX_DRAIN = 1 << 20
-_MAX_LINE = 1024
+_MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread  # an unread body up to this size is skipped so the connection stays usable
+_CAPABILITY_URL = re.compile(r"/lfs-upload/[^/?]+")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
 class Request:
+    """One request as the API sees it; its methods run in the worker thread the API runs in."""
+
     method: str
-    path: str
+    path: str  # still percent-encoded: the routes match it before their parameters are decoded
     query: dict[str, list[str]]
-    headers: Any
+    headers: Any  # starlette.datastructures.Headers: case-insensitive, values decoded as Latin-1
     base_url: str
-    stream: BinaryIO
+    receive: Receive
+    start_task: Callable[..., None]  # starts a task in the event loop, cancelled once the API has answered
     max_body: int = DEFAULT_MAX_BODY
+    idle_timeout: float = 60.0
     consumed: bool = False  # reading the body started
-    done: bool = False  # the body was read to its end
+    done: bool = False  # the server received the body to its end
+    _pieces: Any = None  # the read-ahead: a memory object stream of pieces, ``None`` at the end, or an error
 
     @property
     def token(self) -> bytes | None:
@@ -46,38 +61,55 @@ class Request:
         return value[7:].strip().encode("latin-1", "replace") if value.lower().startswith("bearer ") else None
 
     def chunks(self, limit: int | None = None) -> Iterator[bytes]:
-        """The body piece by piece (Content-Length or chunked); 413 past ``limit`` (default ``max_body``)."""
+        """The body piece by piece; 413 past ``limit`` (default ``max_body``), before reading if declared.
+
+        The event loop reads ahead (``_READ_AHEAD`` pieces) while this thread hashes and writes, so the
+        network and the disk work at the same time; memory stays bounded by the read-ahead.
+        """
+        from anyio.from_thread import run
+
         limit = self.max_body if limit is None else limit
-        self.consumed = True
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            total = 0
-            while size := self._chunk_size():
-                total += size
-                if total > limit:
-                    raise ApiError(413, f"The request body is over the {limit}-byte limit.")
-                yield self._read_exactly(size)
-                self.stream.readline(4)
-            while self.stream.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                pass
-        else:
-            left = content_length(self.headers, limit)
-            while left:
-                chunk = self._read_exactly(min(left, _CHUNK))
-                left -= len(chunk)
-                yield chunk
-        self.done = True
+        if "Content-Length" in self.headers:
+            content_length(self.headers, limit)
+        if not self.consumed:
+            self.consumed = True
+            run(self._start_reading)
+        total = 0
+        while (parts := run(self._pieces.receive)) is not None:
+            if isinstance(parts, Exception):
+                raise parts
+            total += sum(map(len, parts))
+            if total > limit:
+                raise ApiError(413, f"The request body is over the {limit}-byte limit.")
+            yield from filter(None, parts)
 
-    def _chunk_size(self) -> int:
-        match = _CHUNK_LINE.fullmatch(self.stream.readline(_MAX_LINE))
-        if match is None:
-            raise ApiError(400, "Malformed chunked transfer encoding.")
-        return int(match.group(1), 16)
+    async def _start_reading(self) -> None:
+        import anyio
 
-    def _read_exactly(self, size: int) -> bytes:
-        data = self.stream.read(size)
-        if len(data) != size:
-            raise ConnectionError("request body cut off")
-        return data
+        sender, self._pieces = anyio.create_memory_object_stream(_READ_AHEAD)
+        self.start_task(self._read_body, sender)
+
+    async def _read_body(self, sender: Any) -> None:
+        """Lists of parts, about ``_CHUNK`` bytes each, into ``sender``, then ``None``; a piece that takes over
+        the idle time to arrive, or a client gone, is sent as the error the API thread raises."""
+        import anyio
+
+        async with sender:
+            try:
+                while not self.done:
+                    parts, size = [], 0
+                    with anyio.fail_after(self.idle_timeout):  # one deadline per piece: cheaper than per read
+                        while size < _CHUNK and not self.done:
+                            message = await self.receive()
+                            if message["type"] == "http.disconnect":
+                                raise ConnectionError("the client went away mid-body")
+                            parts.append(message.get("body", b""))
+                            size += len(parts[-1])
+                            self.done = not message.get("more_body", False)
+                    await sender.send(parts)  # a list, not joined: no copy in the event loop
+                await sender.send(None)
+            except (TimeoutError, ConnectionError) as exc:
+                await sender.send(exc)
 
     def body(self) -> bytes:
         return b"".join(self.chunks())
@@ -87,6 +119,17 @@ class Request:
 
     def parse(self, model: type[bodies.Model]) -> bodies.Model:
         return bodies.parse(model, self.json())
+
+    def keeps_connection(self) -> bool:
+        """True if the connection can serve another request: the body was read, or is small enough to skip."""
+        if self.done:
+            return True
+        if self.consumed or self.headers.get("Transfer-Encoding"):
+            return False
+        try:
+            return content_length(self.headers, _MAX_DRAIN) >= 0
+        except ApiError:
+            return False
 
 
 def content_length(headers: Any, limit: int) -> int:
@@ -113,91 +156,117 @@ def json_reply(value: Any, status: int = 200, headers: dict[str, str] | None = N
     return Reply(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Adapter from ``http.server`` to :class:`HubApi`: parse, dispatch, answer, drain the body."""
-
-    protocol_version = "HTTP/1.1"
-    server: HubHTTPServer
-
-    @property
-    def timeout(self) -> float:  # type: ignore[override]  # read by StreamRequestHandler.setup
-        return self.server.idle_timeout
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._dispatch()
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        request = Request(
-            self.command,
-            url.path,
-            parse_qs(url.query),
-            self.headers,
-            f"http://{self.headers.get('Host') or self.server.address}",
-            self.rfile,
-            self.server.max_body,
-        )
-        try:
-            reply = self.server.api.handle(request)
-        except ApiError as exc:
-            reply = json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-            return
-        except Exception:  # a bug: answer 500 rather than drop the connection
-            log.exception("error serving %s %s", self.command, url.path)
-            reply = json_reply({"error": "internal server error"}, 500)
-        if not request.done and (request.consumed or not self._drain(request)):
-            reply.headers["Connection"] = "close"
-            self.close_connection = True
-        try:
-            self._send(reply)
-        except (ConnectionError, TimeoutError):  # the client went away: nothing left to answer
-            self.close_connection = True
-
-    def _drain(self, request: Request) -> bool:
-        """Read an unread request body so the connection can be reused; False if it is too large."""
-        try:
-            for _ in request.chunks(limit=_MAX_DRAIN):
-                pass
-        except (ApiError, ConnectionError, TimeoutError):
-            return False
-        return True
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        length = reply.length if reply.file is not None else len(reply.body)
-        for name, value in {**reply.headers, "Content-Length": str(length)}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if reply.file is None:
-            self.wfile.write(reply.body)
-            return
-        with open(reply.file, "rb") as handle:
-            handle.seek(reply.offset)
-            left = reply.length
-            while left and (chunk := handle.read(min(left, _CHUNK))):
-                self.wfile.write(chunk)
-                left -= len(chunk)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
-        path = re.sub(r"/lfs-upload/[\w-]+", "/lfs-upload/<capability>", urlsplit(self.path).path)
-        log.debug("%s %s %s", self.command, path, args[1] if len(args) > 1 else "")
+def _file_pieces(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        while length and (piece := handle.read(min(length, _CHUNK))):
+            length -= len(piece)
+            yield piece
 
 
-class HubHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class HubApp:
+    """The ASGI app: build a :class:`Request`, run the API on it in a thread, send its :class:`Reply`."""
 
-    def __init__(self, address: tuple[str, int], api: Any, max_body: int, idle_timeout: float) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, api: Any, max_body: int, idle_timeout: float) -> None:
         self.api, self.max_body, self.idle_timeout = api, max_body, idle_timeout
+        self.threads: Any = None  # an anyio.CapacityLimiter, made in the event loop
 
-    @property
-    def address(self) -> str:
-        host, port = self.server_address[:2]
-        return f"{host}:{port}"
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        import anyio
+        from starlette.datastructures import Headers
+
+        if scope["type"] != "http":
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("Host") or "{}:{}".format(*scope["server"])
+        async with anyio.create_task_group() as tasks:
+            request = Request(
+                scope["method"],
+                scope["raw_path"].decode("latin-1"),
+                parse_qs(scope["query_string"].decode("latin-1")),
+                headers,
+                f"http://{host}",
+                receive,
+                tasks.start_soon,
+                self.max_body,
+                self.idle_timeout,
+            )
+            reply = await self._answer(request)
+            tasks.cancel_scope.cancel()  # stop reading a body the API left unread
+        if request._pieces is not None:
+            request._pieces.close()
+        if reply is None:
+            return  # the client went away: nobody to answer
+        if not request.keeps_connection():
+            reply.headers["Connection"] = "close"
+        log.debug("%s %s %d", request.method, _safe_path(request.path), reply.status)
+        await _response(reply, request.method)(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Reply | None:
+        """The API's reply, an error reply, or ``None`` if the client went away."""
+        import anyio
+
+        if self.threads is None:
+            self.threads = anyio.CapacityLimiter(_MAX_THREADS)
+        try:
+            return await anyio.to_thread.run_sync(self.api.handle, request, limiter=self.threads)
+        except ApiError as exc:
+            return json_reply({"error": exc.message, **exc.extra}, exc.status, exc.headers)
+        except TimeoutError:
+            return json_reply({"error": f"The request body stalled: 1 MiB took over {self.idle_timeout:g} s."}, 408)
+        except ConnectionError:
+            return None
+        except Exception:  # a bug: answer 500 rather than drop the connection
+            log.exception("error serving %s %s", request.method, _safe_path(request.path))
+            return json_reply({"error": "internal server error"}, 500)
+
+
+def _safe_path(path: str) -> str:
+    """``path`` for the log: upload capability URLs are secrets."""
+    return _CAPABILITY_URL.sub("/lfs-upload/<url>", path)
+
+
+def _response(reply: Reply, method: str) -> Any:
+    from starlette.responses import Response, StreamingResponse
+
+    if reply.file is None:
+        return Response(reply.body, reply.status, reply.headers)
+    headers = {**reply.headers, "Content-Length": str(reply.length)}
+    if method == "HEAD":
+        return Response(b"", reply.status, headers)
+    return StreamingResponse(_file_pieces(reply.file, reply.offset, reply.length), reply.status, headers)
+
+
+@functools.cache
+def protocol_class() -> type:
+    """uvicorn's h11 protocol with a header deadline and JSON protocol errors."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HubProtocol(H11Protocol):
+        """Idle time is counted from the connection's start or its last answer until complete headers arrive
+        (uvicorn counts only from an answer, and restarts the count on every byte)."""
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def data_received(self, data: bytes) -> None:
+            self.conn.receive_data(data)  # the timer keeps running until a request's headers are complete
+            self.handle_events()
+
+        def send_400_response(self, msg: str) -> None:
+            body = json.dumps({"error": "Malformed HTTP request (request line, headers or body framing)."})
+            length = str(len(body)).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", length), (b"connection", b"close")]
+            try:
+                for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body.encode())):
+                    self.transport.write(self.conn.send(event))
+                self.transport.write(self.conn.send(h11.EndOfMessage()))
+            except h11.LocalProtocolError:  # an answer had started: nothing sensible to add
+                pass
+            self.transport.close()
+
+    return HubProtocol

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 
+DEFAULT_MAX_BODY = 64 << 20  # every request body but LFS uploads, which are bounded by their declared size
 REPO_TYPES = ("model", "dataset")
 RESERVED_NAMESPACES = {"api", "datasets", "models", "spaces", "lfs-upload"}
 MAX_REVISION = 256

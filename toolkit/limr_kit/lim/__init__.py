@@ -2,6 +2,7 @@
 
 from limr_kit.lim.report import summarise, write_score_outputs
 from limr_kit.lim.scoring import DEFAULT_THRESHOLDS, METHODS, ScoreResult, score_trajectories
+from limr_kit.lim.selectors import SelectorOptions
 from limr_kit.lim.trajectories import InputReport, ReadOptions, TrajectorySet, load_trajectories
 
 
@@ -11,6 +12,7 @@ __all__ = [
     "InputReport",
     "ReadOptions",
     "ScoreResult",
+    "SelectorOptions",
     "TrajectorySet",
     "load_trajectories",
     "score_trajectories",

@@ -75,3 +75,33 @@ def plot_trajectories(result: ScoreResult, path: Path, seed: int = 0) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_comparison(
+    labels: list[str], jaccard: np.ndarray, spearman: np.ndarray, curves: dict[str, np.ndarray], path: Path
+) -> None:
+    """Selection overlap (Jaccard) and rank agreement (Spearman) heatmaps, and each method's mean trajectory."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), dpi=120, gridspec_kw={"width_ratios": [1, 1, 1.4]})
+    for ax, matrix, title, low in ((axes[0], jaccard, "selection overlap (Jaccard)", 0.0),
+                                   (axes[1], spearman, "rank agreement (Spearman)", -1.0)):  # fmt: skip
+        image = ax.imshow(matrix, vmin=low, vmax=1.0, cmap="viridis")
+        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                if not np.isnan(matrix[i, j]):
+                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", color="white", fontsize=8)
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    ax = axes[2]
+    for label, curve in curves.items():
+        style = {"color": "black", "linewidth": 2.2} if label == "all samples" else {"linewidth": 1.4}
+        ax.plot(np.arange(1, curve.size + 1), curve, label=label, **style)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean per-epoch reward of the selected samples")
+    ax.set_title("mean trajectories")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -18,7 +18,7 @@ from limr_kit.lim.scoring import ScoreResult
 
 
 def score_rows(result: ScoreResult) -> Iterator[dict[str, Any]]:
-    """One row per sample, in input order."""
+    """One row per sample, in input order, with the method's own per-sample values (streak, posterior...)."""
     for index, sample_id in enumerate(result.sample_ids):
         score = result.scores[index]
         yield {
@@ -28,6 +28,7 @@ def score_rows(result: ScoreResult) -> Iterator[dict[str, Any]]:
             "rank": int(result.ranks[index]) or None,
             "n_epochs": int(result.n_epochs[index]),
             "dropped": result.dropped.get(sample_id),
+            **{name: values[index].item() for name, values in result.extras.items()},
         }
 
 

@@ -13,23 +13,38 @@ sample's per-epoch values and the epoch index. 1 means a perfectly steady rise, 
 a flat trajectory), negative a decline. Default threshold 0.7.
 
 Random: a seeded uniform draw of ``n`` samples (the RAND baseline).
+
+GRESO, MoPPS, learnability, difficulty and solvable: see :mod:`limr_kit.lim.selectors`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from limr_kit.errors import InputError, ScoringError, UnknownNameError
+from limr_kit.lim import selectors
+from limr_kit.lim.selectors import SelectorOptions, SelectorOutput
 from limr_kit.lim.trajectories import InputReport, TrajectorySet
 
 
-Method = Literal["lim", "variance", "linear", "random"]
+Method = Literal["lim", "variance", "linear", "random", "greso", "mopps", "learnability", "difficulty", "solvable"]
 Align = Literal["truncate", "drop"]
 
-METHODS: tuple[str, ...] = ("lim", "variance", "linear", "random")
+METHODS: tuple[str, ...] = (
+    "lim",
+    "variance",
+    "linear",
+    "random",
+    "greso",
+    "mopps",
+    "learnability",
+    "difficulty",
+    "solvable",
+)
 DEFAULT_THRESHOLDS: dict[str, float] = {"lim": 0.6, "linear": 0.7}
 
 
@@ -48,6 +63,7 @@ class ScoreResult:
     reference_curve: np.ndarray  # mean curve over the scored samples
     curves: np.ndarray  # the per-epoch values that were scored (NaN-padded for variance/random)
     report: InputReport
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # per-sample values a method explains itself with
 
     @property
     def n_selected(self) -> int:
@@ -105,12 +121,30 @@ def linear_scores(curves: np.ndarray) -> np.ndarray:
     return np.divide(covariance, spread, out=np.zeros_like(covariance), where=spread > 0)
 
 
+def _selector_output(method: str, matrix: np.ndarray, options: SelectorOptions, seed: int) -> SelectorOutput:
+    if method == "greso":
+        return selectors.greso(matrix, options, seed)
+    if method == "mopps":
+        return selectors.mopps(matrix, options)
+    if method == "difficulty":
+        return selectors.difficulty(matrix, options)
+    return selectors.learnability(matrix) if method == "learnability" else selectors.solvable(matrix)
+
+
 def _rank(scores: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """1-based rank by descending score (ties keep input order); 0 where not usable."""
     order = [int(i) for i in np.argsort(-np.where(usable, scores, -np.inf), kind="stable") if usable[i]]
     ranks = np.zeros(scores.size, dtype=np.int64)
     ranks[order] = np.arange(1, len(order) + 1)
     return ranks
+
+
+def check_selection(threshold: float | None, top_k: int | None) -> None:
+    """Refuse a threshold given with a top-k, and a threshold that is not a finite number."""
+    if threshold is not None and top_k is not None:
+        raise InputError("Give either --threshold or --top-k, not both.")
+    if threshold is not None and not math.isfinite(threshold):
+        raise InputError(f"--threshold must be a finite number, got {threshold}; e.g. --threshold 0.6.")
 
 
 def score_trajectories(
@@ -123,14 +157,20 @@ def score_trajectories(
     n: int | None = None,
     seed: int = 0,
     align: Align = "truncate",
+    options: SelectorOptions | None = None,
 ) -> ScoreResult:
     """Score every sample with ``method`` and select by threshold, top-k or (random) n."""
     if method not in METHODS:
         raise UnknownNameError("scoring method", method, METHODS)
-    if threshold is not None and top_k is not None:
-        raise InputError("Give either --threshold or --top-k, not both.")
+    check_selection(threshold, top_k)
     if method == "random" and (threshold is not None or top_k is not None):
         raise InputError("The random method selects --n samples; it takes no --threshold or --top-k.")
+    if method == "solvable" and (threshold is not None or top_k is not None):
+        raise InputError("The solvable method keeps every sample with 0 < p < 1; it takes no --threshold or --top-k.")
+    if method == "difficulty" and threshold is not None:
+        raise InputError(
+            "The difficulty method selects a band: give --target and --band (or --top-k), not --threshold."
+        )
     if method == "random" and n is None:
         raise InputError("The random method needs --n (for example --n 1389 to match the LIMR set size).")
     if method != "random" and n is not None:
@@ -141,6 +181,7 @@ def score_trajectories(
 
     count = len(trajectories.sample_ids)
     dropped_rows: dict[int, str] = {}
+    output: SelectorOutput | None = None
     if method in ("lim", "linear"):
         curves, dropped_rows = aligned_curves(trajectories, align)
         kept = np.array([row not in dropped_rows for row in range(count)])
@@ -161,10 +202,13 @@ def score_trajectories(
         reference = np.nanmean(curves, axis=0)
         if method == "variance":
             scores = np.nanstd(curves, axis=1)
-        else:
+        elif method == "random":
             scores = np.random.default_rng(seed).random(count)
+        else:
+            output = _selector_output(method, curves, options or SelectorOptions(), seed)
+            scores = output.scores
 
-    ranks = _rank(scores, kept)
+    ranks = _rank(scores if output is None else output.key, kept)
     default_threshold = DEFAULT_THRESHOLDS.get(method)
     if method == "variance" and threshold is None and top_k is None:
         top_k = 1  # One-Shot RLVR trains on pi_1, the single highest-variance example
@@ -172,6 +216,9 @@ def score_trajectories(
         top_k = n
     if top_k is not None:
         selected = (ranks >= 1) & (ranks <= top_k)
+        used_threshold = None
+    elif output is not None and threshold is None:
+        selected = kept & output.default_selected
         used_threshold = None
     else:
         used_threshold = threshold if threshold is not None else default_threshold
@@ -184,6 +231,7 @@ def score_trajectories(
         "n": n,
         "seed": seed if method == "random" else None,
         "align": align if trajectories.report.layout == "wide" and method in ("lim", "linear") else None,
+        **(output.parameters if output is not None else {}),
     }
     return ScoreResult(
         method=method,
@@ -197,4 +245,5 @@ def score_trajectories(
         reference_curve=reference,
         curves=curves,
         report=trajectories.report,
+        extras=output.extras if output is not None else {},
     )

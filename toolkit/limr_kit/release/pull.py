@@ -66,11 +66,17 @@ def pull(repo_type: str, spec: str, *, out: str | Path | None = None, endpoint: 
     from huggingface_hub import snapshot_download
 
     def download() -> tuple[Path, dict[str, str] | None]:
-        path = Path(
-            snapshot_download(
-                repo_id, repo_type=repo_type, revision=revision, endpoint=session.endpoint, token=session.token
+        try:
+            path = Path(
+                snapshot_download(
+                    repo_id, repo_type=repo_type, revision=revision, endpoint=session.endpoint, token=session.token
+                )
             )
-        )
+        except ValueError as exc:  # huggingface_hub refuses a file name that would leave the download folder
+            raise HubError(
+                f"Cannot pull {repo_type} {spec}: the repo holds a file name huggingface_hub refuses to write "
+                f"({str(exc).splitlines()[0]}). Ask its owner to rename the file; nothing was pulled."
+            ) from exc
         return path, None if session.offline else _commit_oids(session, repo_id, repo_type, path.name)
 
     with hub_errors(session, f"pulling {repo_type} {spec}"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limr_kit._io import iter_jsonl, write_jsonl
+from limr_kit._io import check_output_file, iter_jsonl, write_jsonl
 from limr_kit.errors import BadRowError
 from limr_kit.rewards.grader import COMPAT, Grade, GradeInput, Grader
 
@@ -73,6 +73,8 @@ def grade_file(
     on_progress: Callable[[int], None] | None = None,
 ) -> GradeReport:
     """Grade every row of ``path``; with ``compare``, also in the other mode, reporting where they disagree."""
+    if out is not None:
+        check_output_file(out)  # before the grading work, not after it
     ids, items = read_grade_inputs(path)
     with Grader(mode, timeout=timeout) as grader:
         grades = grader.grade_many(items, on_progress)

@@ -3,10 +3,13 @@
 1. exact text (plain words compare case-insensitively: ``Tuesday`` = ``tuesday``);
 2. numbers: integers, decimals, fractions, mixed numbers (``2\\frac{1}{2}``), scientific notation,
    compared exactly as rationals, or within a relative 1e-6 (``27`` = ``27.0`` = ``027``; ``0.333`` != ``1/3``);
-3. structure, element by element with this same cascade: tuples and intervals keep order and brackets
-   (``(5,7)`` != ``(7,5)``, ``[1,2)`` != ``(1,2)``); sets and bare lists of solutions ignore order;
+3. equations and labelled values (``y=2x+1`` = ``2x-y+1=0``, ``f(x)=1`` = ``1``, ``AB=4, CD=5`` = ``4, 5``;
+   see ``equations``);
+4. structure, element by element with this same cascade: tuples and intervals keep order and brackets
+   (``(5,7)`` != ``(7,5)``, ``[1,2)`` != ``(1,2)``); sets and bare lists of solutions ignore order but count
+   every element as written (``1, 1, 2`` != ``1, 2``: a repeated element is one more answer);
    unions of intervals ignore the order of their parts; matrices compare cell by cell;
-4. symbolic, last: math-verify with both sides wrapped in ``\\boxed{}`` for LaTeX extraction (gold first;
+5. symbolic, last: math-verify with both sides wrapped in ``\\boxed{}`` for LaTeX extraction (gold first;
    math-verify's comparison is gold-guided); skipped when one side is a plain number and the other a
    tuple/interval/set/matrix or an expression in a variable (never equal).
 """
@@ -18,6 +21,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+
+from limr_kit.rewards.equations import compare_labelled, is_label, split_equation
+from limr_kit.rewards.extract import encloses, split_top_level
 
 
 _INTEGER = re.compile(r"^[-+]?\d+$")
@@ -32,8 +38,6 @@ _PLAIN_WORD = re.compile(r"^[A-Za-z][A-Za-z]+$")
 _MATRIX = re.compile(r"^\\begin\{(?P<env>[pbvBV]?matrix)\}(?P<body>.*)\\end\{(?P=env)\}$", re.DOTALL)
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _VARIABLE = re.compile(r"[a-df-hj-zA-Z]")
-_OPEN = "([{"
-_CLOSE = ")]}"
 RELATIVE_TOLERANCE = Fraction(1, 10**6)
 
 
@@ -70,52 +74,6 @@ class Structure:
     items: tuple
 
 
-def split_top_level(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` where it is not nested inside brackets."""
-    parts, depth, start, index = [], 0, 0, 0
-    while index < len(text):
-        if text[index] == "\\" and text.startswith(separator, index) and depth == 0 and separator.startswith("\\"):
-            parts.append(text[start:index])
-            index += len(separator)
-            start = index
-            continue
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char in _OPEN:
-            depth += 1
-        elif char in _CLOSE:
-            depth -= 1
-        elif depth == 0 and text.startswith(separator, index):
-            parts.append(text[start:index])
-            index += len(separator)
-            start = index
-            continue
-        index += 1
-    parts.append(text[start:])
-    return parts
-
-
-def _encloses(text: str, left: str, right: str) -> bool:
-    """True when ``text`` is ``left ... right`` with the brackets matching each other."""
-    if not (text.startswith(left) and text.endswith(right)) or len(text) < len(left) + len(right):
-        return False
-    inner = text[len(left) : len(text) - len(right)]
-    depth = 0
-    index = 0
-    while index < len(inner):
-        if inner[index] == "\\":
-            index += 2
-            continue
-        depth += inner[index] in _OPEN
-        depth -= inner[index] in _CLOSE
-        if depth < 0:
-            return False
-        index += 1
-    return depth == 0
-
-
 def parse_structure(text: str) -> Structure | None:
     """The structure of a compound answer, or None for a single value."""
     if match := _MATRIX.match(text):
@@ -123,10 +81,10 @@ def parse_structure(text: str) -> Structure | None:
         return Structure("matrix", match.group("env"), tuple(tuple(cell for cell in row.split("&")) for row in rows))
     if len(parts := split_top_level(text, "\\cup")) > 1:
         return Structure("union", "", tuple(parse_structure(part) or part for part in parts))
-    if _encloses(text, "\\{", "\\}"):
+    if encloses(text, "\\{", "\\}"):
         return Structure("collection", "{}", tuple(split_top_level(text[2:-2], ",")))
     for left, right in (("(", ")"), ("[", "]"), ("(", "]"), ("[", ")"), ("\\langle", "\\rangle")):
-        if _encloses(text, left, right) and len(items := split_top_level(text[len(left) : -len(right)], ",")) > 1:
+        if encloses(text, left, right) and len(items := split_top_level(text[len(left) : -len(right)], ",")) > 1:
             return Structure("seq", left + right, tuple(items))
     if len(items := split_top_level(text, ",")) > 1:
         return Structure("collection", "", tuple(items))
@@ -203,6 +161,32 @@ def symbolic_equal(pred: str, gold: str) -> bool:
     return bool(verify(list(gold_parsed), list(pred_parsed), timeout_seconds=None))
 
 
+def implicit_forms_equal(pred: str, gold: str) -> bool:
+    """Two equations in the same variables whose lhs - rhs differ by a nonzero constant factor."""
+    import sympy
+
+    sides = []
+    for text in (pred, gold):
+        equation = next(iter(_parse_boxed(text)), None)
+        if not isinstance(equation, sympy.Eq) or not all(isinstance(side, sympy.Expr) for side in equation.args):
+            return False
+        sides.append(equation.lhs - equation.rhs)
+    if not sides[0].free_symbols or sides[0].free_symbols != sides[1].free_symbols:
+        return False
+    ratio = sympy.simplify(sides[0] / sides[1])
+    return not ratio.free_symbols and ratio.is_finite is True and ratio.is_zero is False
+
+
+def equations_equal(pred: str, gold: str, pred_equation: tuple[str, str], gold_equation: tuple[str, str]) -> bool:
+    """Labelled values compare as values (the same label, or constants under any label); else as equations."""
+    (pred_left, pred_right), (gold_left, gold_right) = pred_equation, gold_equation
+    if is_label(pred_left) and is_label(gold_left):
+        constants = not (has_free_variable(pred_right) or has_free_variable(gold_right))
+        if (pred_left == gold_left or constants) and answers_equal(pred_right, gold_right):
+            return True
+    return implicit_forms_equal(pred, gold)
+
+
 def has_free_variable(text: str) -> bool:
     """A letter that is not part of a LaTeX command nor the constants e and i: a variable, so not a number."""
     return bool(_VARIABLE.search(_COMMAND.sub(" ", text)))
@@ -219,6 +203,11 @@ def answers_equal(pred: str, gold: str) -> bool:
     pred_number, gold_number = parse_number(pred), parse_number(gold)
     if pred_number is not None and gold_number is not None:
         return numbers_close(pred_number, gold_number)
+    pred_equation, gold_equation = split_equation(pred), split_equation(gold)
+    if pred_equation is not None and gold_equation is not None:
+        return equations_equal(pred, gold, pred_equation, gold_equation)
+    if (labelled := compare_labelled(pred, gold, answers_equal)) is not None:
+        return labelled
     pred_structure, gold_structure = parse_structure(pred), parse_structure(gold)
     if pred_structure is not None and gold_structure is not None:
         return structures_equal(pred_structure, gold_structure)

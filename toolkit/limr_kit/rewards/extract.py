@@ -13,6 +13,8 @@ _BARE_ARGUMENT = re.compile(r"\s*([^\s$]+)")
 LIMR_BOXED = re.compile(
     r"\\boxed\{((?:[^{}]|\\{|\\}|(?:\{(?:[^{}]|\\{|\\}|(?:\{(?:[^{}]|\\{|\\}|(?:\{[^{}]*\}))*\}))*\}))*\})"
 )
+OPEN_BRACKETS = "([{"
+CLOSE_BRACKETS = ")]}"
 EOS_MARKERS = ("<|im_end|>", "<|endoftext|>")
 
 
@@ -33,6 +35,52 @@ def closing_brace(text: str, start: int) -> int | None:
                 return index
         index += 1
     return None
+
+
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` where it is not nested inside brackets."""
+    parts, depth, start, index = [], 0, 0, 0
+    while index < len(text):
+        if text[index] == "\\" and text.startswith(separator, index) and depth == 0 and separator.startswith("\\"):
+            parts.append(text[start:index])
+            index += len(separator)
+            start = index
+            continue
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char in OPEN_BRACKETS:
+            depth += 1
+        elif char in CLOSE_BRACKETS:
+            depth -= 1
+        elif depth == 0 and text.startswith(separator, index):
+            parts.append(text[start:index])
+            index += len(separator)
+            start = index
+            continue
+        index += 1
+    parts.append(text[start:])
+    return parts
+
+
+def encloses(text: str, left: str, right: str) -> bool:
+    """True when ``text`` is ``left ... right`` with the brackets matching each other."""
+    if not (text.startswith(left) and text.endswith(right)) or len(text) < len(left) + len(right):
+        return False
+    inner = text[len(left) : len(text) - len(right)]
+    depth = 0
+    index = 0
+    while index < len(inner):
+        if inner[index] == "\\":
+            index += 2
+            continue
+        depth += inner[index] in OPEN_BRACKETS
+        depth -= inner[index] in CLOSE_BRACKETS
+        if depth < 0:
+            return False
+        index += 1
+    return depth == 0
 
 
 def boxed_answers(text: str) -> list[str]:

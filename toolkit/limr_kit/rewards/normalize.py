@@ -4,11 +4,16 @@ Policies (documented in the README):
 - math delimiters (``$``, ``\\(``, ``\\[``), ``\\displaystyle``, ``\\left``/``\\right`` and spacing
   commands are dropped; ``\\dfrac``/``\\tfrac`` become ``\\frac``; ``\\frac12`` becomes ``\\frac{1}{2}``;
 - ``\\text{..}``, ``\\textbf{..}``, ``\\mathrm{..}``, ``\\mbox{..}`` are unwrapped (``\\text{Tuesday}`` = ``Tuesday``);
-- degrees (``^\\circ``, ``°``), percent (``\\%``) and dollar signs (``\\$``) are dropped: ``30^\\circ`` = ``30``,
-  ``10\\%`` = ``10`` (but not ``0.1``), ``\\$5`` = ``5``;
+- degrees (``^\\circ``, ``°``), percent (``\\%``, ``percent``, ``pct``) and dollar signs (``\\$``) are dropped:
+  ``30^\\circ`` = ``30``, ``10\\%`` = ``10 percent`` = ``10`` (but not ``0.1``), ``\\$5`` = ``5``;
 - a unit word after a number is dropped (``5 \\text{ cm}`` = ``5``);
-- digit-group commas are removed (``1,000`` = ``1000``; ``(1,000)`` stays a pair);
-- a leading single-letter assignment is dropped (``x = 5`` = ``5``);
+- digit-group commas are removed when the groups are unspaced and the first is not 0 (``1,000`` = ``1000``,
+  ``1,\\!000`` too; ``32, 349`` is a list of two numbers, ``0,111`` a list or a decimal comma, never ``111``;
+  ``(1,000)`` stays a pair);
+- ``\\approx`` reads as ``=``; between answers containing a digit, the words ``and``/``or`` read as commas
+  (``6 \\text{ and } 8`` = ``6, 8``); a pair of plain braces around the whole answer is a group and goes;
+- a leading single-letter assignment of a constant is dropped (``x = 5`` = ``5``); one whose value has a
+  variable stays an equation (``y = 2x + 1``, see ``equations``);
 - a multiple-choice letter loses its parentheses (``(C)`` = ``C``);
 - whitespace is removed, except one space that keeps a command apart from a following letter.
 """
@@ -17,10 +22,22 @@ from __future__ import annotations
 
 import re
 
-from limr_kit.rewards.extract import closing_brace
+from limr_kit.rewards.equivalence import has_free_variable
+from limr_kit.rewards.extract import closing_brace, encloses
 
 
-_UNWRAP_COMMANDS = ("text", "textbf", "textit", "textrm", "mathrm", "mathbf", "mbox", "operatorname", "boxed")
+_UNWRAP_COMMANDS = (
+    "text",
+    "textnormal",
+    "textbf",
+    "textit",
+    "textrm",
+    "mathrm",
+    "mathbf",
+    "mbox",
+    "operatorname",
+    "boxed",
+)
 _DROP = (
     "\\displaystyle",
     "\\left",
@@ -36,8 +53,14 @@ _DROP = (
     "\\degree",
     "%",
 )
-_SPACING = re.compile(r"(?<!\\)\\[,;:! ]")  # \, \; \: \! and "\ ", but not a line break "\\" then a space
+_SPACING = re.compile(r"(?<!\\)\\[,;: ]")  # \, \; \: and "\ ", but not a line break "\\" then a space
+_NEGATIVE_SPACE = re.compile(r"(?<!\\)\\!")
+_GROUP_COMMA = re.compile(r"(?<=\d)\s*,\s*\\!\s*(?=\d)")  # 1,\!000: LaTeX's digit-group comma, whatever the spacing
+_LIST_WORD = re.compile(r"\s+(?:and|or)\s+")
 _UNITS = (
+    "percentage",
+    "percent",
+    "pct",
     "square units",
     "sq units",
     "units",
@@ -99,7 +122,7 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _UNIT_SUFFIX = re.compile(
     rf"^(?P<number>{_NUMBER}|\\frac\{{\d+\}}\{{\d+\}})\s*(?:{'|'.join(re.escape(u) for u in _UNITS)})(?:\^\{{?[23]\}}?)?$"
 )
-_DIGIT_GROUPS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DIGIT_GROUPS = re.compile(r"^[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")  # no space after a comma, no leading 0
 _ASSIGNMENT = re.compile(r"^[a-zA-Z]\s*=\s*(?P<value>[^=]+)$")
 _CHOICE = re.compile(r"^\(([A-Ea-e])\)$")
 _FRAC_SHORT = re.compile(r"\\frac(?:(\d)(\d)|(\d)(\{)|\{([^{}]+)\}(\d))")
@@ -142,6 +165,11 @@ def _short_fractions(text: str) -> str:
     return _SQRT_SHORT.sub(r"\\sqrt{\1}", _FRAC_SHORT.sub(expand, text))
 
 
+def _drop_unit(text: str) -> str:
+    unit = _UNIT_SUFFIX.match(text)
+    return text if unit is None else unit.group("number")
+
+
 def _strip_delimiters(text: str) -> str:
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if text.startswith(left) and text.endswith(right) and len(text) >= len(left) + len(right):
@@ -156,19 +184,24 @@ def normalize_answer(text: str) -> str:
     text = text.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
     for command in _UNWRAP_COMMANDS:
         text = _unwrap(text, command)
-    text = _SPACING.sub(" ", text)
+    text = _SPACING.sub(" ", _NEGATIVE_SPACE.sub("", _GROUP_COMMA.sub("", text)))
     for token in _DROP:
         text = text.replace(token, " " if token in ("\\quad", "\\qquad") else "")
     text = text.replace("{,}", "").replace("$", "").strip()
+    if any(char.isdigit() for char in text):  # "6 and 8", "x = 1 or x = 2": a list of answers
+        text = _LIST_WORD.sub(",", text)
     text = text.rstrip(".").strip()
+    text = text.replace("\\approx", "=").lstrip("=").strip()
     text = _short_fractions(text)
-    if (unit := _UNIT_SUFFIX.match(text)) is not None:
-        text = unit.group("number")
+    text = _drop_unit(text)
     if (assignment := _ASSIGNMENT.match(text)) is not None:
-        text = assignment.group("value").strip()
-    text = _WHITESPACE.sub("", _COMMAND_SPACE.sub("\\1\x00", text)).replace("\x00", " ")
+        value = _drop_unit(assignment.group("value").strip())
+        text = text if has_free_variable(value) else value  # y = 2x + 1 stays an equation
     if _DIGIT_GROUPS.match(text):
         text = text.replace(",", "")
+    text = _WHITESPACE.sub("", _COMMAND_SPACE.sub("\\1\x00", text)).replace("\x00", " ")
+    if encloses(text, "{", "}"):  # a group, not a set (that is \\{...\\})
+        text = text[1:-1]
     if (choice := _CHOICE.match(text)) is not None:
         text = choice.group(1).upper()
     return text

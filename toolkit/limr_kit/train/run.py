@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from limr_kit._io import sha256_file, write_json, write_jsonl, write_text
-from limr_kit.errors import OutputError
+from limr_kit.errors import InputError, OutputError
 from limr_kit.machine import installed_version
 from limr_kit.train.data import Problem, dataset_path, openrlhf_row, read_problems, trl_row
 from limr_kit.train.openrlhf import (
@@ -24,7 +24,7 @@ from limr_kit.train.openrlhf import (
     plan_launch,
 )
 from limr_kit.train.recipes import LoadedRecipe, Overrides, Recipe, TinyModelSource, load_recipe, with_overrides
-from limr_kit.train.trl_backend import ProgressEvent, ProgressFn, grpo_config_args, run_grpo
+from limr_kit.train.trl_backend import ProgressEvent, ProgressFn, grpo_config_args, prompts_per_step, run_grpo
 
 
 PROMPTS = Path("data") / "prompts.jsonl"
@@ -196,6 +196,13 @@ def _train_trl(run: _Run, progress: ProgressFn | None) -> TrainResult:
             "in LIM's input. Choose another --out or remove that folder."
         )
     rows = [trl_row(problem, recipe.system_prompt) for problem in run.problems]
+    per_step = prompts_per_step(config)
+    if len(rows) < per_step:
+        raise InputError(
+            f"The dataset has {len(rows)} prompts but one GRPO step takes {per_step} (per_device_train_batch_size × "
+            "gradient_accumulation_steps / num_generations), so the run would make no step. Give at least "
+            f"{per_step} prompts or lower trl.per_device_train_batch_size."
+        )
     run.write_prompts(rows)
     run.record.update(grpo_config=config, score_command=_score_command(run))
     if run.options.dry_run:

@@ -64,6 +64,14 @@ def grpo_config_args(
     return config
 
 
+def prompts_per_step(config_args: Mapping[str, Any]) -> int:
+    """Distinct prompts one GRPO optimizer step takes (batch × accumulation / generations, on one process)."""
+    from trl import GRPOConfig
+
+    config = GRPOConfig(**config_args)
+    return max(1, config.per_device_train_batch_size * config.gradient_accumulation_steps // config.num_generations)
+
+
 def _has_cuda() -> bool:
     import torch
 
