@@ -26,7 +26,15 @@ from limr_kit.sweep.worker import ModelWorker, Outcome, describe
 FORWARDED_ENV = (*QUIET_ENV, "HF_ENDPOINT", "HF_HUB_DISABLE_XET", "VLLM_CPU_KVCACHE_SPACE")  # never a token
 
 
-def _ray() -> Any:
+LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
+
+def _ray(address: str) -> Any:
+    if address.split("://")[-1].startswith(LOOPBACK):
+        # Ray swaps a loopback address for the machine's own IP (so that other nodes can reach it), where a cluster
+        # started with --node-ip-address 127.0.0.1 does not listen; this keeps every socket on loopback. It is read
+        # when ray is imported, hence before.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -36,15 +44,40 @@ def _ray() -> Any:
     return ray
 
 
-def connect(address: str) -> Any:
-    """Join the cluster at ``address`` as a driver; returns the ``ray`` module."""
-    ray = _ray()
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT where nothing listens (ray.init would retry for minutes)."""
+    import socket
+
+    if "://" in address or address == "auto" or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
     try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"Nothing answers at the Ray address {address} ({describe(exc)}). Start a cluster (ray start --head) "
+            "or give the address it printed (--ray-address HOST:PORT, or RAY_ADDRESS)."
+        ) from None
+
+
+def connect(address: str) -> Any:
+    """Join the cluster at ``address`` as a driver; returns the ``ray`` module.
+
+    The job ships this process's limr_kit to the workers (``py_modules``), so that they run the same code as the
+    driver whatever limr-kit their nodes have installed (they still need its dependencies: vLLM, torch, ...)."""
+    import limr_kit
+
+    ray = _ray(address)
+    _reachable(address)
+    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ} | {"LIMR_NO_PROGRESS": "1"}
+    runtime_env = {"py_modules": [str(Path(limr_kit.__file__).parent)], "env_vars": env, "excludes": ["__pycache__"]}
+    try:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(
             f"Cannot join a Ray cluster at {address} ({describe(exc)}). Start one (ray start --head) or give the "
-            "address it printed (--ray-address HOST:PORT, or RAY_ADDRESS)."
+            "address it printed (--ray-address HOST:PORT, or RAY_ADDRESS); with token authentication, set "
+            "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's token."
         ) from None
     return ray
 
@@ -72,10 +105,7 @@ def run_on_ray(
     """Run ``todo`` on the cluster ``ray`` is connected to; states go to ``tracker``."""
     from ray.exceptions import RayActorError
 
-    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ} | {"LIMR_NO_PROGRESS": "1"}
-    actor_class = ray.remote(ModelWorker).options(
-        **_resources(ray, sweep), runtime_env={"env_vars": env}, max_restarts=0, max_task_retries=0
-    )
+    actor_class = ray.remote(ModelWorker).options(**_resources(ray, sweep), max_restarts=0, max_task_retries=0)
     queues: dict[str, deque[Job]] = {}
     for job in todo:
         queues.setdefault(job.model, deque()).append(job)
