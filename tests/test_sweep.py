@@ -129,7 +129,10 @@ def test_ray_sweep_matches_the_local_one_retries_the_failure_and_reruns_nothing(
             first, second = (jobs[f"{model}/tiny-additions/seed-{seed}"] for seed in (0, 1))
             assert first["host"] == second["host"] and first["host"].split(":")[-1].isdigit()
             assert first["load_seconds"] > 0 and second["load_seconds"] == 0
-        assert jobs["run-checkpoint-1/tiny-additions/seed-0"]["host"] != jobs["run-checkpoint-2/tiny-additions/seed-0"]["host"]
+        assert (
+            jobs["run-checkpoint-1/tiny-additions/seed-0"]["host"]
+            != jobs["run-checkpoint-2/tiny-additions/seed-0"]["host"]
+        )
 
         results = {key: (out / key / "results.json").stat().st_mtime_ns for key in _samples(out)}
         rerun = subprocess.run(
