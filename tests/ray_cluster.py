@@ -100,11 +100,12 @@ def local_cluster(num_cpus: int = 2) -> Iterator[LocalCluster]:
             raise RuntimeError(f"ray start failed:\n{output[-3000:]}")
         yield LocalCluster(f"127.0.0.1:{ports['--port']}", temp_dir, time.perf_counter() - start)
     finally:
-        _stop(proc.pid)
+        _stop(proc.pid, temp_dir)
 
 
-def _stop(group: int, grace: float = 15.0) -> None:
-    """SIGTERM the cluster's process group, SIGKILL what is left after ``grace`` seconds."""
+def _stop(group: int, temp_dir: Path, grace: float = 15.0) -> None:
+    """SIGTERM the cluster's process group, SIGKILL what is left after ``grace`` seconds; then the workers (each
+    in a session of its own), found by the cluster's own temp dir in their command line."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -112,3 +113,8 @@ def _stop(group: int, grace: float = 15.0) -> None:
             os.killpg(group, 0)  # ProcessLookupError once every process of the group is gone
             time.sleep(0.2)
         os.killpg(group, signal.SIGKILL)
+    marker = str(temp_dir).encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if marker in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)

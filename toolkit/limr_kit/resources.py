@@ -12,6 +12,7 @@ from limr_kit.errors import LimrError
 
 
 _PACKAGE = Path(__file__).resolve().parent
+FOLDERS = ("benchmarks", "containers", "recipes", "release")  # a wheel's limr_kit/_data/<name> (pyproject.toml)
 
 
 def data_dir(name: str) -> Path:

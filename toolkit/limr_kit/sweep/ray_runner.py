@@ -60,25 +60,45 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
         ) from None
 
 
+def _package(into: Path) -> Path:
+    """This process's limr_kit as a wheel lays it out: the package with its data folders in ``_data/`` (a
+    checkout keeps them beside ``toolkit/``); staged in ``into`` unless it already is one."""
+    import shutil
+
+    import limr_kit
+    from limr_kit.resources import FOLDERS, data_dir
+
+    package = Path(limr_kit.__file__).resolve().parent
+    if (package / "_data").is_dir():
+        return package
+    staged = into / "limr_kit"
+    shutil.copytree(package, staged, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in FOLDERS:
+        shutil.copytree(data_dir(name), staged / "_data" / name)
+    return staged
+
+
 def connect(address: str) -> Any:
     """Join the cluster at ``address`` as a driver; returns the ``ray`` module.
 
-    The job ships this process's limr_kit to the workers (``py_modules``), so that they run the same code as the
-    driver whatever limr-kit their nodes have installed (they still need its dependencies: vLLM, torch, ...)."""
-    import limr_kit
+    The job ships this process's limr_kit to the workers (``py_modules``), so that they run the same code and
+    benchmark definitions as the driver whatever limr-kit their nodes have (they still need its dependencies:
+    vLLM, torch, ...)."""
+    import tempfile
 
     ray = _ray(address)
     _reachable(address)
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ} | {"LIMR_NO_PROGRESS": "1"}
-    runtime_env = {"py_modules": [str(Path(limr_kit.__file__).parent)], "env_vars": env, "excludes": ["__pycache__"]}
-    try:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise InputError(
-            f"Cannot join a Ray cluster at {address} ({describe(exc)}). Start one (ray start --head) or give the "
-            "address it printed (--ray-address HOST:PORT, or RAY_ADDRESS); with token authentication, set "
-            "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's token."
-        ) from None
+    with tempfile.TemporaryDirectory(prefix="limr-kit-ray-") as staging:  # uploaded by ray.init
+        runtime_env = {"py_modules": [str(_package(Path(staging)))], "env_vars": env, "excludes": ["__pycache__"]}
+        try:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(
+                f"Cannot join a Ray cluster at {address} ({describe(exc)}). Start one (ray start --head) or give "
+                "the address it printed (--ray-address HOST:PORT, or RAY_ADDRESS); with token authentication, "
+                "set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's token."
+            ) from None
     return ray
 
 
