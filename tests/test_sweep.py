@@ -105,6 +105,7 @@ def test_unreachable_cluster_is_one_clear_error(sweep_dir, tmp_path):
     assert "Traceback" not in run.stderr and not (tmp_path / "out" / "run-checkpoint-1").exists()
 
 
+@pytest.mark.slow
 def test_local_sweep_runs_every_job_and_reports_the_failed_one(local_sweep):
     jobs = _jobs(local_sweep)
     for key, rows in _samples(local_sweep).items():
@@ -113,6 +114,7 @@ def test_local_sweep_runs_every_job_and_reports_the_failed_one(local_sweep):
     assert aggregated["benchmarks"]["tiny-additions"]["seeds"]["n"] == 2
 
 
+@pytest.mark.slow
 def test_ray_sweep_matches_the_local_one_retries_the_failure_and_reruns_nothing(sweep_dir, local_sweep):
     out = sweep_dir / "ray"
     with local_cluster(num_cpus=2) as cluster:
