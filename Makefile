@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet -c $(CONSTRAINTS) torch
-	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench,cpu,train,hub,containers,dev]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench,cpu,train,hub,sweep,containers,dev]"
 	$(PIP) uninstall --quiet -y torchvision torchaudio torchcodec
 	touch $(STAMP)
 

@@ -13,6 +13,9 @@ from pathlib import Path
 from limr_kit.errors import LimrError
 
 
+FOLDERS = ("benchmarks", "containers", "recipes", "release")  # a wheel's limr_kit/_data/<name> (pyproject.toml)
+
+
 def _package_root() -> Path:
     with as_file(files("limr_kit")) as root:  # a real folder for installed and editable packages alike
         return Path(root)

@@ -25,6 +25,13 @@ PAPER_ROWS: dict[str, tuple[float, float, float]] = {
     "LIMO": (15.8, 65.0, 56.3),
 }
 PAPER_SOURCE = "LIMR paper, Tables 2-3 (reported, not measured)"
+SOBER_BENCHMARKS = ("aime24", "aime25", "amc23", "math500", "minerva_math", "olympiadbench")
+# Hochlehnert et al. 2025 (arXiv 2504.07086), Table 3: Pass@1 mean ± std over seeds, re-evaluated by them.
+SOBER_ROWS: dict[str, tuple[tuple[float, float], ...]] = {
+    "Qwen2.5-Math-7B": ((20.7, 3.8), (8.7, 3.9), (56.2, 5.7), (64.3, 0.5), (17.3, 1.9), (29.0, 0.5)),
+    "LIMR": ((30.7, 3.2), (7.8, 3.3), (62.2, 3.4), (76.5, 0.4), (34.9, 1.3), (39.3, 0.9)),
+}
+SOBER_SOURCE = "Hochlehnert et al. 2025 (arXiv 2504.07086), Table 3, mean ± std over seeds (reported, not measured)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,8 @@ class Row:
     suite: str | None = None
     questions: dict[str, tuple[int, int]] = field(default_factory=dict)  # benchmark -> (answered, in the benchmark)
     unfinished: bool = False  # the bench run stopped before its last benchmark
+    std: dict[str, float] = field(default_factory=dict)  # benchmark -> std over seeds (runs with several seeds)
+    n_seeds: dict[str, int] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -71,8 +80,8 @@ class Comparison:
     notes: list[str]
 
 
-def load_run(folder: str | Path) -> Row:
-    """A measured row from a ``limr-kit bench`` run folder."""
+def load_run(folder: str | Path, name: str | None = None) -> Row:
+    """A measured row from a ``limr-kit bench`` run folder (named after the folder unless ``name``)."""
     path = Path(folder) / "results.json"
     if not path.is_file():
         raise InputError(f"{folder} is not a limr-kit bench run: {path} is missing.")
@@ -80,8 +89,9 @@ def load_run(folder: str | Path) -> Row:
     if results.get("schema") != "limr-kit/bench-results@1":
         raise InputError(f"{path} is not a limr-kit bench results file (schema {results.get('schema')!r}).")
     benchmarks = results["benchmarks"]
+    seeded = {name: item["seeds"] for name, item in benchmarks.items() if "seeds" in item}
     return Row(
-        name=Path(folder).name,
+        name=name or Path(folder).name,
         measured=True,
         accuracy={name: item["accuracy"] for name, item in benchmarks.items()},
         ci95={name: tuple(item["ci95"]) for name, item in benchmarks.items()},
@@ -89,6 +99,8 @@ def load_run(folder: str | Path) -> Row:
         suite=results["suite"],
         questions={name: question_counts(item) for name, item in benchmarks.items()},
         unfinished=results.get("status", "complete") != "complete",
+        std={name: item["std"] for name, item in seeded.items() if item["std"] is not None},
+        n_seeds={name: item["n"] for name, item in seeded.items()},
     )
 
 
@@ -102,12 +114,37 @@ def paper_rows() -> list[Row]:
     return [Row(name, False, dict(zip(PAPER_BENCHMARKS, values, strict=True))) for name, values in PAPER_ROWS.items()]
 
 
+def sober_rows() -> list[Row]:
+    """Hochlehnert et al.'s re-evaluation of LIMR and its base model, mean ± std over seeds."""
+    return [
+        Row(
+            name,
+            False,
+            {bench: mean for bench, (mean, _) in zip(SOBER_BENCHMARKS, values, strict=True)},
+            std={bench: std for bench, (_, std) in zip(SOBER_BENCHMARKS, values, strict=True)},
+        )
+        for name, values in SOBER_ROWS.items()
+    ]
+
+
+REFERENCES = {
+    "paper": (paper_rows, PAPER_BENCHMARKS, PAPER_SOURCE),
+    "sober": (sober_rows, SOBER_BENCHMARKS, SOBER_SOURCE),
+}
+
+
 def compare_runs(
-    folders: list[str | Path], reference: str | None = None, baseline: str | Path | None = None, by: str | None = None
+    folders: list[str | Path],
+    reference: str | None = None,
+    baseline: str | Path | None = None,
+    by: str | None = None,
+    names: list[str] | None = None,
 ) -> Comparison:
     """Rows for each run (and the paper's, with ``reference="paper"``); paired bootstrap against ``baseline``.
 
-    ``reference="polymath"`` sets the runs beside the polymath paper's rows, ``by`` domain or benchmark.
+    ``reference="sober"`` adds Hochlehnert et al.'s rows; ``reference="polymath"`` sets the runs beside the
+    polymath paper's rows, ``by`` domain or benchmark. ``names``: the rows' names (default: the folders').
+    A run with several seeds pairs its seed-averaged per-question scores.
     """
     if reference == "polymath":
         from limr_kit.benchmarks.polymath_compare import polymath_comparison
@@ -119,9 +156,10 @@ def compare_runs(
         raise InputError("--by applies only with --reference polymath.")
     if not folders:
         raise InputError("Give at least one run folder (the --out of limr-kit bench).")
-    if reference not in (None, "paper"):
-        raise InputError(f"Unknown reference '{reference}'. Choices: paper, polymath.")
-    runs = [load_run(folder) for folder in folders]
+    if reference not in (None, *REFERENCES):
+        raise InputError(f"Unknown reference '{reference}'. Choices: paper, polymath, sober.")
+    names = names or [Path(folder).name for folder in folders]
+    runs = [load_run(folder, name) for folder, name in zip(folders, names, strict=True)]
     titles: dict[str, str] = {}
     benchmarks: list[str] = []
     for folder in folders:
@@ -133,15 +171,18 @@ def compare_runs(
     if len({run.suite for run in runs}) > 1:
         notes.append("Runs come from different suites; compare only the benchmarks they share.")
     rows = list(runs)
-    if reference == "paper":
-        rows += paper_rows()
-        notes.append(f"Rows {', '.join(PAPER_ROWS)}: {PAPER_SOURCE}.")
-        for name in PAPER_BENCHMARKS:
+    if reference in REFERENCES:
+        make_rows, reference_benchmarks, source = REFERENCES[reference]
+        reported = make_rows()
+        rows += reported
+        notes.append(f"Rows {', '.join(row.name for row in reported)}: {source}.")
+        for name in reference_benchmarks:
             titles.setdefault(name, name)
     paired: dict[str, dict[str, PairedComparison]] = {}
     baseline_name = None
     if baseline is not None:
-        base = load_run(baseline)
+        given = [name for folder, name in zip(folders, names, strict=True) if Path(folder) == Path(baseline)]
+        base = load_run(baseline, given[0] if given else None)
         baseline_name = base.name
         if base.name not in [run.name for run in runs]:
             rows.insert(0, base)
@@ -155,7 +196,10 @@ def compare_runs(
                     paired[run.name][bench] = paired_bootstrap(
                         [run.per_question[bench][q] for q in common], [base.per_question[bench][q] for q in common]
                     )
-        notes.append(f"Δ is run minus {base.name} in points, paired bootstrap over the questions both answered.")
+        notes.append(
+            f"Δ is run minus {base.name} in points, paired bootstrap over the questions both answered"
+            + (" (scores averaged over seeds first)." if any(run.n_seeds for run in [base, *runs]) else ".")
+        )
     return Comparison(rows, benchmarks, titles, baseline_name, paired, notes)
 
 
@@ -168,15 +212,25 @@ def table_rows(comparison: Comparison) -> list[list[str]]:
         for name in comparison.benchmarks:
             if name not in row.accuracy:
                 cells.append("–")
-            elif name in row.ci95:
-                low, high = row.ci95[name]
-                cells.append(f"{row.accuracy[name]:.1f} [{low:.1f}, {high:.1f}] {row.count_label(name)}")
             else:
-                cells.append(f"{row.accuracy[name]:.1f}")
+                cells.append(_cell(row, name))
         average = row.average(comparison.benchmarks)
         cells.append("–" if average is None else f"{average:.1f}")
         lines.append(cells)
     return lines
+
+
+def _cell(row: Row, name: str) -> str:
+    """``30.7 ± 3.2 [25.1, 36.0] n=30 x10`` (std and seeds where several), ``52.4`` for a reported number."""
+    text = f"{row.accuracy[name]:.1f}"
+    if name in row.std:
+        text += f" ± {row.std[name]:.1f}"
+    if name in row.ci95:
+        low, high = row.ci95[name]
+        text += f" [{low:.1f}, {high:.1f}] {row.count_label(name)}"
+    if row.n_seeds.get(name, 1) > 1:
+        text += f" x{row.n_seeds[name]}"
+    return text
 
 
 def paired_rows(comparison: Comparison) -> list[list[str]]:
@@ -243,6 +297,8 @@ def as_dict(comparison: Comparison) -> dict[str, Any]:
                 "source": "measured" if row.measured else "reported",
                 "accuracy": row.accuracy,
                 "ci95": {name: list(ci) for name, ci in row.ci95.items()},
+                "std": row.std,
+                "n_seeds": row.n_seeds,
                 "average": row.average(comparison.benchmarks),
                 "n_questions": {name: list(counts) for name, counts in row.questions.items()},
                 "partial": row.partial,
@@ -302,7 +358,7 @@ def plot_comparison(comparison: Comparison, path: str | Path) -> None:
     ax.set_ylabel("accuracy (%)")
     partial = any(row.partial for row in comparison.rows)
     ax.set_title(
-        "Benchmark accuracy (95% bootstrap CI over questions)"
+        "Benchmark accuracy (95% bootstrap CI over questions, and seeds where several)"
         + ("\npartial runs answered only n of the questions shown in the legend" if partial else "")
     )
     ax.set_ylim(0, 100)

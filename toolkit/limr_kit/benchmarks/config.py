@@ -83,12 +83,34 @@ class BenchmarkSpec(_Strict):
         return f"avg@{self.decoding.n}"
 
 
+class DecodingOverride(_Strict):
+    """Decoding settings a suite sets on all of its benchmarks (the others stay the benchmark's own)."""
+
+    n: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    max_new_tokens: int | None = Field(None, ge=1)
+
+
 class SuiteSpec(_Strict):
-    """A named list of benchmarks; the suite average is the plain mean of their accuracies."""
+    """A named list of benchmarks; the suite average is the plain mean of their accuracies.
+
+    ``seeds`` gives the number of seeds a benchmark is run with when ``--seeds`` is not given (default 1).
+    """
 
     name: str
     description: str
     benchmarks: tuple[str, ...]
+    seeds: dict[str, int] = Field(default_factory=dict)
+    decoding: DecodingOverride | None = None
+
+    @field_validator("seeds")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, count in value.items() if count < 1]
+        if bad:
+            raise ValueError(f"seeds of '{bad[0]}' must be at least 1")
+        return value
 
 
 def _load(path: Path, model: type[BaseModel]) -> BaseModel:
@@ -127,6 +149,9 @@ def load_suites(folder: Path | None = None) -> dict[str, SuiteSpec]:
         unknown = [name for name in suite.benchmarks if name not in benchmarks]
         if unknown:
             raise ConfigError(path, [f"benchmarks: unknown benchmark '{unknown[0]}' (known: {', '.join(benchmarks)})"])
+        stray = [name for name in suite.seeds if name not in suite.benchmarks]
+        if stray:
+            raise ConfigError(path, [f"seeds: '{stray[0]}' is not one of the suite's benchmarks"])
         suites[suite.name] = suite
     return suites
 
@@ -138,4 +163,8 @@ def resolve_suite(name: str, folder: Path | None = None) -> tuple[SuiteSpec, lis
         raise UnknownNameError("suite or benchmark", name, suites)
     benchmarks = load_benchmarks(folder)
     suite = suites[name]
-    return suite, [benchmarks[item] for item in suite.benchmarks]
+    specs = [benchmarks[item] for item in suite.benchmarks]
+    if suite.decoding is not None:
+        update = suite.decoding.model_dump(exclude_none=True)
+        specs = [spec.model_copy(update={"decoding": spec.decoding.model_copy(update=update)}) for spec in specs]
+    return suite, specs

@@ -11,9 +11,10 @@ import os
 import platform
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class BenchOptions:
     answer_policy: str = BOXED  # where the grader reads each completion's answer (rewards.policies)
     engine_options: dict[str, Any] = field(default_factory=dict)  # data/tensor_parallel_size, extra vLLM args...
     fresh: bool = False
+    seeds: int | None = None  # seeds from ``seed`` on (None: the suite's own counts, else 1); see benchmarks.seeds
+    benchmarks: tuple[str, ...] | None = None  # only these of the suite's benchmarks (one seed of a seed plan)
 
 
 class SampleStore:
@@ -101,6 +104,7 @@ def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[Bench
         "system_prompts": {spec.name: spec.system_prompt for spec in specs},
         "limit": options.limit,
         "answer_policy": options.answer_policy,
+        "benchmarks": list(options.benchmarks) if options.benchmarks else None,
     }
 
 
@@ -262,6 +266,30 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
     }
 
 
+def engine_options(
+    engine: str,
+    *,
+    data_parallel_size: int = 1,
+    tensor_parallel_size: int = 1,
+    pipeline_parallel_size: int = 1,
+    distributed_backend: str | None = None,
+    extra: dict[str, Any] | None = None,
+    lm_eval_model: str = "vllm",
+) -> dict[str, Any]:
+    """``BenchOptions.engine_options`` for ``engine`` from the settings ``limr-kit bench`` takes."""
+    if engine == "vllm":
+        return {
+            "data_parallel_size": data_parallel_size,
+            "tensor_parallel_size": tensor_parallel_size,
+            "pipeline_parallel_size": pipeline_parallel_size,
+            "distributed_backend": distributed_backend,
+            "extra": dict(extra or {}),
+        }
+    if engine == "lm-eval":
+        return {"backend": lm_eval_model, "extra": dict(extra or {})}
+    return {}
+
+
 def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
     if options.engine == "vllm":
         engine = {"model_path": str(model.path), "max_model_len": context, "seed": options.seed}
@@ -284,6 +312,35 @@ def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> E
 
 
 ProgressHook = Callable[[str, int, int], Callable[[], None]]
+PER_REQUEST_SEEDS = ("vllm", "hf")  # engines whose samples depend only on each request's seed, not the engine's
+
+
+class EngineCache:
+    """Engines kept open across the bench runs of one process (the seeds of a run, a sweep worker's jobs).
+
+    One engine per model and engine settings; for vLLM and transformers it serves every seed (built with seed 0:
+    their samples depend only on the per-request seeds), other engines get one per seed.
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+        self.load_seconds = 0.0  # spent starting engines
+
+    def get(self, options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
+        seed = 0 if options.engine in PER_REQUEST_SEEDS else options.seed
+        key = json.dumps(
+            [model.sha, str(model.path), options.engine, options.engine_options, context, seed], default=str
+        )
+        if key not in self._engines:
+            start = time.perf_counter()
+            self._engines[key] = _make_engine(replace(options, seed=seed), model, context)
+            self.load_seconds += time.perf_counter() - start
+        return self._engines[key]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
 
 
 class _Recorder:
@@ -362,11 +419,17 @@ def _complete_benchmark(
 
 
 def run_bench(
-    model_name: str, out: str | Path, options: BenchOptions | None = None, progress: ProgressHook | None = None
+    model_name: str,
+    out: str | Path,
+    options: BenchOptions | None = None,
+    progress: ProgressHook | None = None,
+    engines: EngineCache | None = None,
 ) -> dict[str, Any]:
     """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
 
-    ``progress(benchmark, done, total)`` returns the callback to call once per finished question.
+    ``progress(benchmark, done, total)`` returns the callback to call once per finished question. With several
+    seeds, each runs in ``out/seed-<s>/`` and ``out/results.json`` is over the seeds (see benchmarks.seeds).
+    ``engines``: the engines to take (and leave open) instead of starting and closing one.
     """
     from transformers import AutoTokenizer
 
@@ -377,6 +440,17 @@ def run_bench(
         raise UnknownNameError("engine", options.engine, ENGINES)
     check_policy(options.answer_policy)
     suite, specs = resolve_suite(options.suite)
+    if options.benchmarks is None:
+        from limr_kit.benchmarks.seeds import run_seeds, seed_plan
+
+        plan = seed_plan(suite, options.seeds, options.seed)
+        if len(plan) > 1:
+            return run_seeds(model_name, out, options, plan, progress, engines)
+    else:
+        unknown = [name for name in options.benchmarks if name not in suite.benchmarks]
+        if unknown:
+            raise InputError(f"Suite {suite.name} has no benchmark '{unknown[0]}'.")
+        specs = [spec for spec in specs if spec.name in options.benchmarks]
     loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
     model = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(model.path)
@@ -397,7 +471,7 @@ def run_bench(
     def get_engine() -> Engine:
         nonlocal engine, engine_settings
         if engine is None:
-            engine = _make_engine(options, model, context)
+            engine = engines.get(options, model, context) if engines else _make_engine(options, model, context)
             engine_settings = engine.settings
         return engine
 
@@ -416,6 +490,6 @@ def run_bench(
                 recorder.close()
     finally:
         store.close()
-        if engine is not None:
+        if engine is not None and engines is None:
             engine.close()
     return json.loads((out / "results.json").read_text(encoding="utf-8"))

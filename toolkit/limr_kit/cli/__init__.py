@@ -23,6 +23,7 @@ from limr_kit.cli import (
     rewards,
     selections,
     sft,
+    sweep,
     train,
 )
 from limr_kit.cli._help import tidy_help
@@ -69,6 +70,7 @@ app.command("sft", rich_help_panel="Train")(sft.sft)
 app.command("grade", rich_help_panel="Grade and benchmark")(rewards.grade)
 app.command("bench", rich_help_panel="Grade and benchmark")(bench.bench)
 app.command("compare", rich_help_panel="Grade and benchmark")(bench.compare)
+app.command("sweep", rich_help_panel="Grade and benchmark")(sweep.sweep)
 app.command("demo", rich_help_panel="Get started")(lim.demo)
 app.command("tiny-model", rich_help_panel="Get started")(models.tiny_model)
 app.add_typer(polymath.app, name="polymath", rich_help_panel="Select samples")

@@ -31,10 +31,11 @@ def _results_table(results: dict[str, Any]) -> Table:
         table.add_column(column, justify="left" if column in ("benchmark", "metric") else "right")
     for item in results["benchmarks"].values():
         low, high = item["ci95"]
+        spread = f" ± {item['std']:.1f} ({item['seeds']['n']} seeds)" if item.get("std") is not None else ""
         table.add_row(
             item["title"],
             item["metric"],
-            f"{item['accuracy']:.1f}",
+            f"{item['accuracy']:.1f}{spread}",
             f"{low:.1f}-{high:.1f}",
             str(item["n_questions"]),
             str(item["n_samples"]),
@@ -61,6 +62,15 @@ def bench(
         Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Run seed (each question's sampling seed derives from it).")] = 0,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--seeds",
+            min=1,
+            help="Run N seeds (--seed, --seed+1, ...), each in OUT/seed-<s>/, and report mean ± std over them "
+            "(default: the suite's own counts, e.g. sober; else 1).",
+        ),
+    ] = None,
     data_parallel_size: Annotated[
         int,
         typer.Option(
@@ -94,30 +104,29 @@ def bench(
     if image is not None:
         rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, data_dir))
     from limr_kit.benchmarks import BenchOptions, run_bench
+    from limr_kit.benchmarks.run import engine_options
 
     if data_parallel_size > 1 and engine is not EngineChoice.vllm:
         raise InputError(
             "--data-parallel-size is for --engine vllm; with lm-eval pass --vllm-arg data_parallel_size=N "
             "(lm-eval's own replicas, on Ray)."
         )
-    engine_options: dict[str, Any] = {}
-    if engine is EngineChoice.vllm:
-        engine_options = {
-            "data_parallel_size": data_parallel_size,
-            "tensor_parallel_size": tensor_parallel_size,
-            "pipeline_parallel_size": pipeline_parallel_size,
-            "distributed_backend": distributed_backend,
-            "extra": _vllm_args(vllm_arg),
-        }
-    elif engine is EngineChoice.lm_eval:
-        engine_options = {"backend": lm_eval_model, "extra": _vllm_args(vllm_arg)}
     options = BenchOptions(
         suite=suite,
         engine=engine.value,
         limit=limit,
         data_dir=data_dir,
         seed=seed,
-        engine_options=engine_options,
+        seeds=seeds,
+        engine_options=engine_options(
+            engine.value,
+            data_parallel_size=data_parallel_size,
+            tensor_parallel_size=tensor_parallel_size,
+            pipeline_parallel_size=pipeline_parallel_size,
+            distributed_backend=distributed_backend,
+            extra=_vllm_args(vllm_arg),
+            lm_eval_model=lm_eval_model,
+        ),
         fresh=fresh,
         answer_policy=answer_policy.value,
     )
@@ -132,7 +141,8 @@ def bench(
         print_json(results)
     else:
         out.print(_results_table(results))
-        err.print(f"results: {out_dir / 'results.json'}, samples: {out_dir / 'samples.jsonl'}")
+        samples = "seed-*/samples.jsonl" if "seeds" in results else "samples.jsonl"
+        err.print(f"results: {out_dir / 'results.json'}, samples: {out_dir / samples}")
 
 
 class FormatChoice(str, enum.Enum):
@@ -158,7 +168,8 @@ def compare(
         str | None,
         typer.Option(
             "--reference",
-            help="'paper': add LIMR's reported Table 2-3 rows; 'polymath': the polymath paper's Table 3 / 12 rows.",
+            help="'paper': add LIMR's reported Table 2-3 rows; 'sober': Hochlehnert et al.'s mean ± std rows for LIMR "
+            "and Qwen2.5-Math-7B; 'polymath': the polymath paper's Table 3 / 12 rows.",
         ),
     ] = None,
     by: Annotated[
