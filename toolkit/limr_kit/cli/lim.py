@@ -95,7 +95,15 @@ def _print_summary(summary: ScoreSummary, out_dir: Path) -> None:
 def score(
     trajectories: Annotated[str, typer.Argument(help="Reward log: a file, a folder of shards, or a quoted glob.")],
     out_dir: OutOpt,
-    method: Annotated[Method, typer.Option("--method", "-m", help="Scorer.")] = Method.lim,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            "-m",
+            metavar="<method>",
+            help="Scorer: " + ", ".join(m.value for m in Method) + " (the README's Scorers list says what each does).",
+        ),
+    ] = Method.lim,
     threshold: ThresholdOpt = None,
     strict: StrictOpt = False,
     top_k: TopKOpt = None,
