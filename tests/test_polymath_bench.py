@@ -189,7 +189,9 @@ def test_bad_polymath_rows_are_one_error_naming_file_and_row(tmp_path, run_cli):
         (data / "supergpqa").mkdir(parents=True, exist_ok=True)
         lines = [row, {**bad, "uuid": "u1"}]
         (data / "supergpqa" / "SuperGPQA-all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-        result = run_cli("bench", tmp_path / "model", "--suite", "supergpqa", "--data-dir", data, "--out", tmp_path / "o")
+        result = run_cli(
+            "bench", tmp_path / "model", "--suite", "supergpqa", "--data-dir", data, "--out", tmp_path / "o"
+        )
         assert result.code == 1 and message in result.stderr and result.stderr.count("Error:") == 1, result.stderr
     _scibench_folder(data / "scibench", "about 3")
     result = run_cli("bench", tmp_path / "model", "--suite", "scibench", "--data-dir", data, "--out", tmp_path / "o")
@@ -197,5 +199,7 @@ def test_bad_polymath_rows_are_one_error_naming_file_and_row(tmp_path, run_cli):
     assert not (tmp_path / "o").exists()
     result = run_cli("bench", tmp_path / "model", "--suite", "math500", "--dedupe-across", "--out", tmp_path / "o")
     assert result.code == 1 and "--dedupe-across is for polymath suites" in result.stderr
-    result = run_cli("bench", tmp_path / "model", "--suite", "polymath-8", "--engine", "lm-eval", "--out", tmp_path / "o")
+    result = run_cli(
+        "bench", tmp_path / "model", "--suite", "polymath-8", "--engine", "lm-eval", "--out", tmp_path / "o"
+    )
     assert result.code == 1 and "does not render the polymath prompt" in result.stderr

@@ -414,8 +414,6 @@ def run_bench(
 
     ``progress(benchmark, done, total)`` returns the callback to call once per finished question.
     """
-    from transformers import AutoTokenizer
-
     options = options or BenchOptions()
     if options.engine not in ENGINES:
         from limr_kit.errors import UnknownNameError
@@ -424,6 +422,8 @@ def run_bench(
     suite, specs = resolve_suite(options.suite)
     loaded, polymath = _load_suite(suite, specs, options)
     model = resolve_model(model_name)
+    from transformers import AutoTokenizer  # after the checks above, which then fail fast
+
     tokenizer = AutoTokenizer.from_pretrained(model.path)
     if not tokenizer.chat_template:
         raise InputError(
