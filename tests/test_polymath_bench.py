@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_bench import bench_data, run_limr, tiny_model  # noqa: F401 (fixtures)
+from test_bench import run_limr
 
 from limr_kit.benchmarks import resolve_suite
 from limr_kit.benchmarks.polymath_bench import load_polymath_suite
@@ -47,7 +47,7 @@ def write_gpqa_zip(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @pytest.fixture
-def polymath_data(bench_data, tmp_path) -> Path:  # noqa: F811
+def polymath_data(bench_data, tmp_path) -> Path:
     """math500/aime24 of test_bench's data, aime25 and minerva_math beside them, and a GPQA zip of our rows."""
     root = tmp_path / "data"
     for name in ("math500", "aime24"):
@@ -81,7 +81,7 @@ def hub_env(url: str, home: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
-    tiny_model,  # noqa: F811
+    tiny_model,
     polymath_data,
     shared_data,
     tmp_path,

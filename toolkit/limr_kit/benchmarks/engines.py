@@ -134,6 +134,9 @@ class VllmEngine:
             self.settings["distributed_executor_backend"] = self.distributed_backend
         if on_cpu:  # vLLM's CPU backend: no graph compilation (minutes of start-up, no gain here)
             self.settings.update(enforce_eager=True, dtype="float32")
+            # and no chunked prefill: a seeded request caught mid-prefill rewinds its generator's offset, which
+            # CPU generators lack ("CPU Generator does not use offset": n=32 seeded samples of one prompt did it)
+            self.settings.update(enable_chunked_prefill=False)
         self.settings.update(self.extra)
         # vLLM runs gc.collect several times while it loads; the objects alive now (ours, torch's, transformers')
         # are long-lived, so move them out of those collections' way (vLLM itself freezes the heap after loading).
