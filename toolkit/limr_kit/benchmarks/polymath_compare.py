@@ -124,7 +124,7 @@ def plot_domains(comparison: Comparison, path: str | Path) -> None:
             ax.fill(closed, np.nan_to_num(np.append(values, values[0])), color=colours(index % 10), alpha=0.1)
     ax.set_xticks(angles, [comparison.titles[domain] for domain in domains])
     ax.set_ylim(0, max(10.0, 10 * np.ceil(max((max(r.accuracy.values(), default=0) for r in rows), default=0) / 10)))
-    ax.set_title("Accuracy by domain (%): measured runs solid, the paper's reported rows dashed", fontsize=10)
+    ax.set_title("Accuracy by domain (%): measured runs solid, the paper's reported rows dashed", fontsize=10, pad=24)
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2)
     fig.tight_layout()
     fig.savefig(path, format="png")

@@ -182,6 +182,7 @@ def _build_requests(
                 budget,
                 request_seed(seed, spec.name, question.id) if decoding.temperature > 0 else None,
                 question.answer,
+                chat=spec.prompt == "chat",
             )
         )
     return built
@@ -318,10 +319,6 @@ def _load_suite(
     suite: SuiteSpec, specs: list[BenchmarkSpec], options: BenchOptions
 ) -> tuple[dict[str, BenchmarkData], dict[str, Any] | None]:
     """Every benchmark's questions, and for a polymath suite what its aggregation records (overlap, dedupe)."""
-    if options.engine == "lm-eval" and any(spec.prompt == "polymath" for spec in specs):
-        raise InputError(
-            f"--engine lm-eval does not render the polymath prompt yet; run {options.suite} with --engine vllm or hf."
-        )
     if suite.aggregation == "polymath":
         return polymath_bench.load_polymath_suite(
             specs, options.data_dir, options.limit, options.full, options.dedupe_across
