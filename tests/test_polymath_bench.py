@@ -79,7 +79,26 @@ def hub_env(url: str, home: Path) -> dict[str, str]:
             "HF_HUB_DISABLE_PROGRESS_BARS": "1", "LIMR_NO_PROGRESS": "1", "COLUMNS": "200"}  # fmt: skip
 
 
+def test_polymath_suite_matches_the_paper_protocol():
+    suite, specs = resolve_suite("polymath-8")
+    by_name = {spec.name: spec for spec in specs}
+    assert suite.aggregation == "polymath" and list(by_name) == [
+        "math500", "aime24", "aime25", "minerva_math", "gpqa_diamond", "scibench", "mmlu_pro", "supergpqa"]  # fmt: skip
+    assert all(spec.prompt == "polymath" and spec.decoding.max_new_tokens == 2048 for spec in specs)
+    for name, spec in by_name.items():
+        n, temperature = (32, 0.4) if name.startswith("aime") else (1, 0.0)
+        assert (spec.decoding.n, spec.decoding.temperature) == (n, temperature), name
+    assert {name: spec.answer_type for name, spec in by_name.items() if spec.answer_type != "math"} == {
+        "gpqa_diamond": "choice", "scibench": "number-with-unit", "mmlu_pro": "choice", "supergpqa": "choice"}  # fmt: skip
+    assert (by_name["mmlu_pro"].polymath.subset, by_name["mmlu_pro"].polymath.per_subject) == (100, True)
+    assert by_name["supergpqa"].polymath.subset == 1500 and by_name["gpqa_diamond"].polymath.shuffle_seed == 0
+    alone, (math500,) = resolve_suite("math500")  # alone, a benchmark keeps its own protocol
+    assert alone.aggregation == "mean" and math500.prompt == "chat" and math500.decoding.max_new_tokens == 3072
+    assert resolve_suite("scibench")[0].aggregation == "polymath"
+
+
 @pytest.mark.slow
+@pytest.mark.shared
 def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
     tiny_model,
     polymath_data,
@@ -165,6 +184,7 @@ def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
     assert drawn.returncode == 0 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.shared
 def test_mmlu_pro_subset_is_stable_and_dedupe_drops_scibench_copies(shared_data):
     _, specs = resolve_suite("polymath-8")
     chosen = [spec for spec in specs if spec.name in ("scibench", "mmlu_pro")]
