@@ -113,15 +113,15 @@ def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
         env = hub_env(hub.url, tmp_path / "hf")
         pushed = subprocess.run([sys.executable, "-c", PUSH_SUPERGPQA], capture_output=True, text=True, env=env)
         assert pushed.returncode == 0, pushed.stderr[-3000:]
-        args = ["bench", tiny_model, "--suite", "polymath-8", "--limit", "2", "--out", out, "--json",
+        args = ["bench", tiny_model, "--suite", "polymath-8", "--limit", "1", "--out", out, "--json",
                 "--data-dir", polymath_data, "--data-dir", shared_data / "polymath" / "bench"]  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "limr_kit", *map(str, args)], capture_output=True, text=True, env=env, timeout=900
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        lm_eval = subprocess.run(  # the lm-eval engine on the first question of each benchmark
-            [sys.executable, "-m", "limr_kit", *map(str, args[:5]), "1", "--engine", "lm-eval", "--out",
-             str(tmp_path / "lm-eval"), *map(str, args[9:])],
+        lm_eval = subprocess.run(  # the lm-eval engine on GPQA's first question (one benchmark: it is slow)
+            [sys.executable, "-m", "limr_kit", "bench", str(tiny_model), "--suite", "gpqa_diamond", "--limit", "1",
+             "--engine", "lm-eval", "--out", str(tmp_path / "lm-eval"), "--data-dir", str(polymath_data)],
             capture_output=True, text=True, env=env, timeout=900,
         )  # fmt: skip
         assert lm_eval.returncode == 0, lm_eval.stderr[-3000:]
@@ -138,7 +138,7 @@ def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
     benchmarks = results["benchmarks"]
     assert list(benchmarks) == ["math500", "aime24", "aime25", "minerva_math", "gpqa_diamond", "scibench",
                                 "mmlu_pro", "supergpqa"]  # fmt: skip
-    assert all(item["n_questions"] == 2 for item in benchmarks.values())
+    assert all(item["n_questions"] == 1 for item in benchmarks.values())
     assert benchmarks["aime24"]["metric"] == "avg@32" and benchmarks["aime24"]["decoding"]["temperature"] == 0.4
     assert all(item["decoding"]["max_new_tokens"] == 2048 for item in benchmarks.values())
     assert benchmarks["scibench"]["answer_type"] == "number-with-unit"
@@ -147,16 +147,16 @@ def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
     assert supergpqa["kind"] == "hub" and len(supergpqa["resolved_sha"]) == 40
     subset = benchmarks["mmlu_pro"]["data"]["subset"]
     assert subset["size"] == 100 and subset["per_subject"] and len(subset["ids"]) == 1400
-    assert benchmarks["scibench"]["subjects"] == {"scibench/atkins/1": "chemistry", "scibench/atkins/2": "chemistry"}
+    assert benchmarks["scibench"]["subjects"] == {"scibench/atkins/1": "chemistry"}
     assert set(benchmarks["mmlu_pro"]["grading_reasons"]) <= {CORRECT, WRONG, NO_ANSWER, NOT_AN_OPTION, AMBIGUOUS_TEXT}
 
     polymath = results["polymath"]
-    assert set(polymath["domains"]) >= {"math", "physics", "chemistry", "biology", "science", "engineering"}
-    assert polymath["avg"] is None or 0 <= polymath["avg"] <= 100  # computer science may be absent at --limit 2
+    assert set(polymath["domains"]) >= {"math", "physics", "chemistry", "science", "others"}
+    assert polymath["avg"] is None  # not all 8 domains are measured at --limit 1
     assert "avg_all" in polymath and polymath["dedupe_across"]["enabled"] is False and "overlap" in polymath
 
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 16
+    assert len(samples) == 8
     scibench = next(s for s in samples if s["benchmark"] == "scibench" and s["prompt"] is not None)
     assert scibench["prompt"].startswith("A conversation between User and Assistant.")
     assert scibench["prompt"].endswith("\nAssistant:")
@@ -164,16 +164,10 @@ def test_polymath_suite_end_to_end_with_vllm_and_the_loopback_hub(
     assert "Options are:\n(A): 0\n(B): 1" in choice["prompt"]
     assert all("reason" in c and "extracted" in c for s in samples for c in s["completions"])
 
-    greedy = {name for name, item in benchmarks.items() if item["decoding"]["temperature"] == 0}
-    by_engine = [
-        {(s["benchmark"], s["id"]): s for s in map(json.loads, (folder / "samples.jsonl").read_text().splitlines())}
-        for folder in (out, tmp_path / "lm-eval")
-    ]
-    assert len(by_engine[1]) == 8 and len(greedy) == 6
-    for key, record in by_engine[1].items():  # prompts identical (checked by the engine too), greedy outputs too
-        assert record["prompt"] == by_engine[0][key]["prompt"]
-        if key[0] in greedy:
-            assert [c["text"] for c in record["completions"]] == [c["text"] for c in by_engine[0][key]["completions"]]
+    (by_lm_eval,) = map(json.loads, (tmp_path / "lm-eval" / "samples.jsonl").read_text().splitlines())
+    by_vllm = next(s for s in samples if s["benchmark"] == "gpqa_diamond")
+    assert by_lm_eval["id"] == by_vllm["id"] and by_lm_eval["prompt"] == by_vllm["prompt"]  # the engine checks it too
+    assert [c["text"] for c in by_lm_eval["completions"]] == [c["text"] for c in by_vllm["completions"]]  # greedy
 
     for by, column in (("domain", "Physics"), ("benchmark", "SciBench")):
         table = run_limr("compare", out, "--reference", "polymath", "--by", by)
