@@ -3,6 +3,7 @@ docker_fixtures."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,3 +52,37 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny model, warm-started on additions so that it answers some held-out ones in a box."""
+    from limr_kit.tinymodel import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0, warm_start_steps=600)
+
+
+@pytest.fixture(scope="session")
+def bench_data(tmp_path_factory) -> Path:
+    """A --data-dir in the layout of shared/data/bench, holding additions the tiny model never trained on."""
+    from limr_kit.tinymodel import held_out_problems
+
+    problems = held_out_problems()
+    root = tmp_path_factory.mktemp("bench-data")
+    rows = {
+        "aime24/test.jsonl": [
+            {"id": 60 + i, "problem": p["question"], "answer": f"{int(p['answer']):03d}"}
+            for i, p in enumerate(problems[:4])
+        ],
+        "math500/test.jsonl": [
+            {"problem": p["question"], "answer": p["answer"], "unique_id": f"test/algebra/{i}.json"}
+            for i, p in enumerate(problems[4:14])
+        ],
+        "amc23/test.jsonl": [
+            {"id": i, "problem": p["question"], "answer": float(p["answer"])} for i, p in enumerate(problems[14:18])
+        ],
+    }
+    for name, items in rows.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("".join(json.dumps(row) + "\n" for row in items))
+    return root

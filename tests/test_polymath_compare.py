@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from limr_kit.benchmarks.compare import compare_runs
+
 
 def _polymath_run(folder: Path) -> Path:
     """A results.json in bench's schema with per-question subjects (hand-written, not a bench run)."""
@@ -48,6 +50,11 @@ def test_compare_reference_polymath_by_domain_and_benchmark(tmp_path, run_cli):
     assert "SciBench" in by_benchmark.stdout and "(reported)" in by_benchmark.stdout
     assert "Table 12" in by_benchmark.stdout
     assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
+
+    radar = run_cli("compare", run, "--reference", "polymath", "--by", "domain", "--plot", tmp_path / "d.png")
+    assert radar.code == 0 and (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
+    assert compare_runs([run], "polymath", by="domain").view == "domains"
+    assert compare_runs([run], "polymath", by="benchmark").view == "benchmarks"
 
     bad = run_cli("compare", run, "--reference", "polymath", "--by", "field")
     assert bad.code == 1 and "Unknown --by 'field'" in bad.stderr

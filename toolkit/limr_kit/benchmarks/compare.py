@@ -78,6 +78,7 @@ class Comparison:
     baseline: str | None
     paired: dict[str, dict[str, PairedComparison]]  # run -> benchmark -> run minus baseline
     notes: list[str]
+    view: str = "benchmarks"  # "domains": the polymath paper's 8 domains (plotted as a radar)
 
 
 def load_run(folder: str | Path, name: str | None = None) -> Row:
@@ -323,7 +324,15 @@ def as_dict(comparison: Comparison) -> dict[str, Any]:
 
 
 def plot_comparison(comparison: Comparison, path: str | Path) -> None:
-    """Grouped bars per benchmark (and AVG) for each row, 95% CI whiskers on measured runs (as LIMR's Figure 4)."""
+    """Grouped bars per benchmark (and AVG) for each row, 95% CI whiskers on measured runs (as LIMR's Figure 4).
+
+    A domain comparison (``compare --reference polymath --by domain``) is drawn as a radar instead.
+    """
+    if comparison.view == "domains":
+        from limr_kit.benchmarks.polymath_compare import plot_domains
+
+        plot_domains(comparison, path)
+        return
     import matplotlib
 
     matplotlib.use("Agg")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from limr_kit.errors import ConfigError, UnknownNameError, validation_problems
 from limr_kit.resources import data_dir
@@ -14,6 +14,8 @@ from limr_kit.resources import data_dir
 
 DEFAULT_SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
 Transform = Literal["first", "strip_dollars", "last_boxed", "repair_escapes", "join_commas"]
+AnswerType = Literal["math", "choice", "number-with-unit"]
+PromptFormat = Literal["chat", "polymath"]  # polymath: the paper's Table 6 text, as is (no chat template)
 
 
 class _Strict(BaseModel):
@@ -58,6 +60,25 @@ class LocalSource(_Strict):
     fields: Fields
 
 
+class PolymathSource(_Strict):
+    """A multidisciplinary benchmark read by its own loader (``limr_kit.benchmarks.polymath_data``)."""
+
+    loader: Literal["scibench", "mmlu_pro", "gpqa", "supergpqa"]
+    file: str  # file or folder under --data-dir
+    hub: str | None = None  # Hub dataset read when no --data-dir holds ``file``
+    revision: str | None = None
+    subset: int | None = Field(None, ge=1)  # seeded subset size (overall, or per subject); --full ignores it
+    per_subject: bool = False
+    subset_seed: int = 0
+    shuffle_seed: int | None = None  # GPQA: the options' shuffle seed
+
+    @model_validator(mode="after")
+    def _gpqa_seed(self) -> PolymathSource:
+        if (self.loader == "gpqa") != (self.shuffle_seed is not None):
+            raise ValueError("shuffle_seed is required for the gpqa loader, and only for it")
+        return self
+
+
 class Decoding(_Strict):
     """Sampling settings; ``n`` samples per question, temperature 0 means greedy."""
 
@@ -73,9 +94,20 @@ class BenchmarkSpec(_Strict):
     name: str
     title: str
     hub: HubSource | None = None  # None: a local-only benchmark, read from --data-dir
-    local: LocalSource
+    local: LocalSource | None = None
+    polymath: PolymathSource | None = None
+    answer_type: AnswerType = "math"
+    prompt: PromptFormat = "chat"
     system_prompt: str = DEFAULT_SYSTEM
     decoding: Decoding = Decoding()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BenchmarkSpec:
+        if (self.local is None) == (self.polymath is None):
+            raise ValueError("give exactly one of local (a JSONL benchmark) and polymath (its own loader)")
+        if self.polymath is not None and self.hub is not None:
+            raise ValueError("a polymath benchmark names its Hub dataset in polymath.hub")
+        return self
 
     @property
     def metric(self) -> str:
@@ -92,15 +124,25 @@ class DecodingOverride(_Strict):
     max_new_tokens: int | None = Field(None, ge=1)
 
 
+class Override(_Strict):
+    """A suite's own prompt or decoding for one of its benchmarks."""
+
+    prompt: PromptFormat | None = None
+    decoding: Decoding | None = None
+
+
 class SuiteSpec(_Strict):
     """A named list of benchmarks; the suite average is the plain mean of their accuracies.
 
     ``seeds`` gives the number of seeds a benchmark is run with when ``--seeds`` is not given (default 1).
+    ``aggregation: polymath`` adds the polymath paper's subject and domain scores (Tables 3, 12, 13).
     """
 
     name: str
     description: str
     benchmarks: tuple[str, ...]
+    aggregation: Literal["mean", "polymath"] = "mean"
+    overrides: dict[str, Override] = Field(default_factory=dict)
     seeds: dict[str, int] = Field(default_factory=dict)
     decoding: DecodingOverride | None = None
 
@@ -141,12 +183,17 @@ def load_suites(folder: Path | None = None) -> dict[str, SuiteSpec]:
     folder = folder or data_dir("benchmarks")
     benchmarks = load_benchmarks(folder)
     suites = {
-        name: SuiteSpec(name=name, description=f"{spec.title} alone", benchmarks=(name,))
+        name: SuiteSpec(
+            name=name,
+            description=f"{spec.title} alone",
+            benchmarks=(name,),
+            aggregation="mean" if spec.polymath is None else "polymath",
+        )
         for name, spec in benchmarks.items()
     }
     for path in sorted((folder / "suites").glob("*.yaml")):
         suite = _load(path, SuiteSpec)
-        unknown = [name for name in suite.benchmarks if name not in benchmarks]
+        unknown = [name for name in (*suite.benchmarks, *suite.overrides) if name not in benchmarks]
         if unknown:
             raise ConfigError(path, [f"benchmarks: unknown benchmark '{unknown[0]}' (known: {', '.join(benchmarks)})"])
         stray = [name for name in suite.seeds if name not in suite.benchmarks]
@@ -163,7 +210,13 @@ def resolve_suite(name: str, folder: Path | None = None) -> tuple[SuiteSpec, lis
         raise UnknownNameError("suite or benchmark", name, suites)
     benchmarks = load_benchmarks(folder)
     suite = suites[name]
-    specs = [benchmarks[item] for item in suite.benchmarks]
+    specs = []
+    for item in suite.benchmarks:
+        override = suite.overrides.get(item)
+        changes = {} if override is None else override.model_dump(exclude_none=True)
+        if override is not None and override.decoding is not None:
+            changes["decoding"] = override.decoding
+        specs.append(benchmarks[item].model_copy(update=changes))
     if suite.decoding is not None:
         update = suite.decoding.model_dump(exclude_none=True)
         specs = [spec.model_copy(update={"decoding": spec.decoding.model_copy(update=update)}) for spec in specs]

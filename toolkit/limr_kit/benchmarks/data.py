@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limr_kit._io import iter_jsonl, sha256_file
 from limr_kit.benchmarks.config import BenchmarkSpec, Fields, FieldSpec
 from limr_kit.errors import InputError
 from limr_kit.rewards.extract import last_boxed
 
+
+if TYPE_CHECKING:
+    from limr_kit.benchmarks.polymath_data import PolymathItem
+
+DataDirs = str | Path | Sequence[str | Path] | None
 
 _MATH_DOLLAR = re.compile(r"(?<!\\)\$")
 
@@ -22,6 +27,7 @@ class Question:
     id: str
     question: str
     answer: str
+    item: PolymathItem | None = None  # options, answer type, unit and subject of a polymath benchmark's item
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +82,36 @@ def _local_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
         yield f"{path}:{number}", row
 
 
-def load_benchmark(spec: BenchmarkSpec, data_dir: str | Path | None = None, limit: int | None = None) -> BenchmarkData:
-    """The questions of ``spec``: from ``data_dir/<file>`` when given, else from the Hub dataset."""
+def data_dirs(data_dir: DataDirs) -> tuple[Path, ...]:
+    """``--data-dir`` as a tuple of folders (it may be given several times)."""
+    if data_dir is None:
+        return ()
+    if isinstance(data_dir, str | Path):
+        return (Path(data_dir),)
+    return tuple(Path(item) for item in data_dir)
+
+
+def find_in(folders: Sequence[Path], relative: str) -> Path | None:
+    """The first ``folder/relative`` that exists."""
+    return next((folder / relative for folder in folders if (folder / relative).exists()), None)
+
+
+def load_benchmark(
+    spec: BenchmarkSpec, data_dir: DataDirs = None, limit: int | None = None, full: bool = False
+) -> BenchmarkData:
+    """The questions of ``spec``: from ``data_dir/<file>`` when given, else from the Hub dataset.
+
+    ``full``: a polymath benchmark's whole set instead of its seeded subset.
+    """
+    if spec.polymath is not None:
+        from limr_kit.benchmarks.polymath_bench import load_polymath_benchmark
+
+        data = load_polymath_benchmark(spec, data_dirs(data_dir), full)
+        return BenchmarkData(data.questions[:limit] if limit else data.questions, data.source)
     origin = f"benchmarks/{spec.name}.yaml"
-    if data_dir is not None:
-        path = Path(data_dir) / spec.local.file
+    folders = data_dirs(data_dir)
+    if folders:
+        path = find_in(folders, spec.local.file) or folders[0] / spec.local.file
         if not path.is_file():
             raise InputError(
                 f"{path} not found. --data-dir must hold <benchmark>/test.jsonl files (as shared/data/bench)."

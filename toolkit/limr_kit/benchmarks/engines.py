@@ -34,6 +34,7 @@ class GenerationRequest:
     max_new_tokens: int
     seed: int | None  # per-request sampling seed; None for greedy decoding (per-request generators cost time)
     gold: str = ""  # for engines that score as they go (lm-eval's own metric)
+    chat: bool = True  # False: ``prompt`` is the text as is (the polymath prompt), no chat template
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,12 @@ def configure_vllm_environment() -> None:
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; vLLM's default takes 92% of the machine's RAM
+
+
+# vLLM's CPU backend: no graph compilation (minutes of start-up, no gain here), and no chunked prefill: a seeded
+# request caught mid-prefill rewinds its generator's offset, which CPU generators lack ("CPU Generator does not
+# use offset": 32 seeded samples of one prompt did it). Both engines use these, so greedy outputs stay identical.
+CPU_SETTINGS = {"enforce_eager": True, "dtype": "float32", "enable_chunked_prefill": False}
 
 
 def _check_vllm_arguments(arguments: dict[str, Any]) -> None:
@@ -132,8 +139,8 @@ class VllmEngine:
         }
         if self.distributed_backend:
             self.settings["distributed_executor_backend"] = self.distributed_backend
-        if on_cpu:  # vLLM's CPU backend: no graph compilation (minutes of start-up, no gain here)
-            self.settings.update(enforce_eager=True, dtype="float32")
+        if on_cpu:
+            self.settings.update(CPU_SETTINGS)
         self.settings.update(self.extra)
         # vLLM runs gc.collect several times while it loads; the objects alive now (ours, torch's, transformers')
         # are long-lived, so move them out of those collections' way (vLLM itself freezes the heap after loading).

@@ -2,7 +2,7 @@
 
 Each task is written as YAML (loaded with ``include_path``): the questions as a local JSON file,
 ``doc_to_text`` the question, the suite's system message through lm-eval's ``system_instruction``
-and the model's chat template, ``repeats: n`` with a ``take_first_k`` filter so that all n samples
+and the model's chat template (a polymath benchmark's prompt goes as is, without either), ``repeats: n`` with a ``take_first_k`` filter so that all n samples
 are kept (lm-eval otherwise scores only the first), and ``process_results`` calling limr-kit's grader.
 Questions are grouped by their (context-clamped) token budget: lm-eval has one ``max_gen_toks`` per
 task and would otherwise cut the prompt to make room. The prompts lm-eval builds are checked to be
@@ -21,7 +21,13 @@ from typing import Any
 
 import yaml
 
-from limr_kit.benchmarks.engines import Completion, GenerationRequest, OnFinished, configure_vllm_environment
+from limr_kit.benchmarks.engines import (
+    CPU_SETTINGS,
+    Completion,
+    GenerationRequest,
+    OnFinished,
+    configure_vllm_environment,
+)
 from limr_kit.console import quiet
 from limr_kit.errors import EngineError
 
@@ -136,7 +142,7 @@ class LmEvalEngine:
                 "seed": self.seed,
             }
             if current_platform.is_cpu():
-                arguments.update(dtype="float32", enforce_eager=True)
+                arguments.update(CPU_SETTINGS)
             arguments.update(self.extra)
             self.lm = VLLM(**arguments)
             if quiet():
@@ -170,9 +176,8 @@ class LmEvalEngine:
 
         groups: dict[tuple, list[GenerationRequest]] = defaultdict(list)
         for request in requests:
-            groups[
-                (request.n, request.temperature, request.top_p, request.max_new_tokens, request.messages[0])
-            ].append(request)
+            shared = request.messages[0] if request.chat else "as is"  # the system message, or none
+            groups[(request.n, request.temperature, request.top_p, request.max_new_tokens, shared)].append(request)
         for index, group in enumerate(groups.values()):
             with tempfile.TemporaryDirectory(prefix="limr-lm-eval-") as folder:
                 root = Path(folder)
@@ -187,12 +192,13 @@ class LmEvalEngine:
                 (root / f"{name}.yaml").write_text(_task_yaml(name, docs, group[0]))
                 (root / "utils.py").write_text(_TASK_UTILS)
                 system_role, system = group[0].messages[0]
+                chat = group[0].chat
                 results = lm_eval.simple_evaluate(
                     model=self.lm,
                     tasks=[name],
                     task_manager=TaskManager(include_path=folder),
-                    apply_chat_template=True,
-                    system_instruction=system if system_role == "system" else None,
+                    apply_chat_template=chat,
+                    system_instruction=system if chat and system_role == "system" else None,
                     log_samples=True,
                     bootstrap_iters=0,
                     random_seed=self.seed,

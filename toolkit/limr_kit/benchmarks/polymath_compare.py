@@ -22,6 +22,13 @@ TABLE12_TITLES = {
     "mmlu_pro": "MMLU-Pro",
     "scibench": "SciBench",
 }
+# the reported rows drawn beside measured runs in the domain radar (all 24 are in the table)
+HEADLINE_ROWS = (
+    "comprehensive natural MATH (8k)",
+    "comprehensive natural LIMR (1k)",
+    "polymath_1shot natural Prealgebra",
+    "polymath_1shot synthetic Prime",
+)
 SOURCE = "One Sample to Rule Them All (arXiv 2601.03111v2), Table {table} (reported, not measured)"
 
 
@@ -85,4 +92,40 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
         f"Rows marked (reported): {SOURCE.format(table=table)}.",
         "AVG is the mean of all columns; '–' where a run did not measure one.",
     ]
-    return Comparison(measured + paper, columns, titles, None, {}, notes)
+    view = "domains" if by == "domain" else "benchmarks"
+    return Comparison(measured + paper, columns, titles, None, {}, notes, view)
+
+
+def plot_domains(comparison: Comparison, path: str | Path) -> None:
+    """A radar over the 8 domains: each measured run (solid) and the paper's headline rows (dashed, reported)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = [row for row in comparison.rows if row.measured or row.name in HEADLINE_ROWS]
+    domains = comparison.benchmarks
+    angles = np.linspace(0, 2 * np.pi, len(domains), endpoint=False)
+    closed = np.append(angles, angles[0])
+    fig, ax = plt.subplots(figsize=(7.5, 7.5), dpi=120, subplot_kw={"projection": "polar"})
+    colours = plt.get_cmap("tab10")
+    for index, row in enumerate(rows):
+        values = np.array([row.accuracy.get(domain, np.nan) for domain in domains], dtype=float)
+        ax.plot(
+            closed,
+            np.append(values, values[0]),
+            marker="o",
+            linestyle="-" if row.measured else "--",
+            color=colours(index % 10),
+            label=row.label,
+        )
+        if row.measured:
+            ax.fill(closed, np.nan_to_num(np.append(values, values[0])), color=colours(index % 10), alpha=0.1)
+    ax.set_xticks(angles, [comparison.titles[domain] for domain in domains])
+    ax.set_ylim(0, max(10.0, 10 * np.ceil(max((max(r.accuracy.values(), default=0) for r in rows), default=0) / 10)))
+    ax.set_title("Accuracy by domain (%): measured runs solid, the paper's reported rows dashed", fontsize=10, pad=24)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

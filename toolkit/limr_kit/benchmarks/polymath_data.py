@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from limr_kit.benchmarks.config import AnswerType
 from limr_kit.benchmarks.polymath import DomainMap, default_domain_map
 from limr_kit.errors import BadRowError, InputError
 from limr_kit.resources import data_dir
@@ -25,7 +25,6 @@ from limr_kit.rewards.choice import LETTERS
 from limr_kit.rewards.unit_number import UnparsableNumber, gold_value
 
 
-AnswerType = Literal["math", "choice", "number-with-unit"]
 SCIBENCH_BOOKS = ("atkins", "chemmc", "quan", "matter", "fund", "class", "thermo", "calculus", "diff", "stat")
 MMLU_PRO_TEST_SHA256 = "b8c790c6cc613a4b71a413230db54bcf2e2053d876ffc4c4451c94908af9e1f5"
 GPQA_PASSWORD = b"deserted-untie-orchid"  # printed in the GPQA authors' README
@@ -130,25 +129,16 @@ def load_mmlu_pro(path: str | Path, mapping: DomainMap | None = None, check_sha2
     ]
 
 
-def load_gpqa(zip_path: str | Path, seed: int, mapping: DomainMap | None = None) -> list[PolymathItem]:
-    """GPQA-Diamond from the authors' zip, read in memory; options shuffled with ``seed``."""
-    mapping = mapping or default_domain_map()
-    zip_path = Path(zip_path)
-    if not zip_path.is_file():
-        raise InputError(f"{zip_path} not found. {GPQA_ACCESS}.")
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            data = archive.read("dataset/gpqa_diamond.csv", pwd=GPQA_PASSWORD)
-    except (zipfile.BadZipFile, KeyError, RuntimeError) as error:
-        raise InputError(f"{zip_path} is not GPQA's dataset.zip ({error}). {GPQA_ACCESS}.") from None
+def gpqa_items(rows: Iterable[dict], where: str | Path, seed: int, mapping: DomainMap) -> list[PolymathItem]:
+    """GPQA rows (its CSV columns) as items, the four options shuffled with ``seed`` per record."""
     items = []
-    for index, row in enumerate(csv.DictReader(io.StringIO(data.decode("utf-8"))), start=1):
+    for index, row in enumerate(rows, start=1):
         correct = row["Correct Answer"].strip()
         options = [correct] + [row[f"Incorrect Answer {k}"].strip() for k in (1, 2, 3)]
         random.Random(f"{seed}/{row['Record ID']}").shuffle(options)
         items.append(
             make_item(
-                zip_path,
+                where,
                 index,
                 mapping,
                 id=f"gpqa_diamond/{row['Record ID']}",
@@ -161,6 +151,34 @@ def load_gpqa(zip_path: str | Path, seed: int, mapping: DomainMap | None = None)
             )
         )
     return items
+
+
+def load_gpqa(zip_path: str | Path, seed: int, mapping: DomainMap | None = None) -> list[PolymathItem]:
+    """GPQA-Diamond from the authors' zip, read in memory; options shuffled with ``seed``."""
+    mapping = mapping or default_domain_map()
+    zip_path = Path(zip_path)
+    if not zip_path.is_file():
+        raise InputError(f"{zip_path} not found. {GPQA_ACCESS}.")
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            data = archive.read("dataset/gpqa_diamond.csv", pwd=GPQA_PASSWORD)
+    except (zipfile.BadZipFile, KeyError, RuntimeError) as error:
+        raise InputError(f"{zip_path} is not GPQA's dataset.zip ({error}). {GPQA_ACCESS}.") from None
+    return gpqa_items(csv.DictReader(io.StringIO(data.decode("utf-8"))), zip_path, seed, mapping)
+
+
+GPQA_DATASET = "Idavidrein/gpqa"
+
+
+def load_gpqa_hub(seed: int, revision: str | None = None, mapping: DomainMap | None = None):
+    """GPQA-Diamond from the gated Hub dataset (needs an accepted token), and the commit it was read at."""
+    from limr_kit.errors import HubError
+
+    try:
+        table, sha = _hub_table(GPQA_DATASET, revision, "gpqa_diamond", "train")
+    except HubError as error:
+        raise InputError(f"{error} {GPQA_ACCESS}.") from None
+    return gpqa_items(table, f"{GPQA_DATASET}@{sha[:12]}", seed, mapping or default_domain_map()), sha
 
 
 def seeded_subset(
@@ -212,19 +230,21 @@ def dedupe_across(items: Sequence[PolymathItem], order: Sequence[str]) -> list[P
 SUPERGPQA_DATASET = "m-a-p/SuperGPQA"
 
 
-def load_supergpqa(revision: str | None = None, mapping: DomainMap | None = None) -> tuple[list[PolymathItem], str]:
-    """SuperGPQA (ODC-BY) from the Hub, and the commit it was read at (record it to pin the next run)."""
+def _hub_table(dataset: str, revision: str | None, config: str | None, split: str):
+    """A Hub dataset split read at ``revision`` (its head when None), and the commit it was read at."""
     from limr_kit.hub.client import connect, hub_errors
 
-    mapping = mapping or default_domain_map()
     session = connect()
     import datasets
 
-    with hub_errors(session, f"loading {SUPERGPQA_DATASET}"):
-        sha = session.api.dataset_info(SUPERGPQA_DATASET, revision=revision).sha
-        table = datasets.load_dataset(SUPERGPQA_DATASET, revision=sha, split="train")
-    where = f"{SUPERGPQA_DATASET}@{sha[:12]}"
-    items = [
+    with hub_errors(session, f"loading {dataset}"):
+        sha = session.api.dataset_info(dataset, revision=revision).sha
+        return datasets.load_dataset(dataset, config, revision=sha, split=split), sha
+
+
+def supergpqa_items(rows: Iterable[tuple[int, dict]], where: str | Path, mapping: DomainMap) -> list[PolymathItem]:
+    """SuperGPQA rows (``uuid``, ``question``, ``options``, ``answer_letter``, ``discipline``) as items."""
+    return [
         make_item(
             where,
             index,
@@ -235,11 +255,24 @@ def load_supergpqa(revision: str | None = None, mapping: DomainMap | None = None
             answer=row["answer_letter"],
             answer_type="choice",
             subject=mapping.subject_of("supergpqa", row["discipline"]),
-            options=tuple(row["options"] or ()),
+            options=tuple(row.get("options") or ()),
         )
-        for index, row in enumerate(table, start=1)
+        for index, row in rows
     ]
-    return items, sha
+
+
+def load_supergpqa(revision: str | None = None, mapping: DomainMap | None = None) -> tuple[list[PolymathItem], str]:
+    """SuperGPQA (ODC-BY) from the Hub, and the commit it was read at (record it to pin the next run)."""
+    table, sha = _hub_table(SUPERGPQA_DATASET, revision, None, "train")
+    where = f"{SUPERGPQA_DATASET}@{sha[:12]}"
+    return supergpqa_items(enumerate(table, start=1), where, mapping or default_domain_map()), sha
+
+
+def load_supergpqa_file(path: str | Path, mapping: DomainMap | None = None) -> list[PolymathItem]:
+    """SuperGPQA from its released ``SuperGPQA-all.jsonl``."""
+    from limr_kit._io import iter_jsonl
+
+    return supergpqa_items(iter_jsonl(path), path, mapping or default_domain_map())
 
 
 def render_prompt(item: PolymathItem) -> str:

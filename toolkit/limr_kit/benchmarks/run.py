@@ -20,8 +20,9 @@ from typing import Any
 
 from limr_kit import __version__, faults
 from limr_kit._io import JsonlAppender, cut_torn_tail, ensure_writable_dir, iter_jsonl, write_json
-from limr_kit.benchmarks.config import BenchmarkSpec, resolve_suite
-from limr_kit.benchmarks.data import BenchmarkData, Question, load_benchmark
+from limr_kit.benchmarks import polymath_bench
+from limr_kit.benchmarks.config import BenchmarkSpec, SuiteSpec, resolve_suite
+from limr_kit.benchmarks.data import BenchmarkData, DataDirs, Question, load_benchmark
 from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, request_seed
 from limr_kit.benchmarks.metrics import summarise_benchmark
 from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
@@ -45,7 +46,7 @@ class BenchOptions:
     suite: str = "limr-paper"
     engine: str = "vllm"
     limit: int | None = None
-    data_dir: Path | None = None
+    data_dir: DataDirs = None  # one folder or several, searched in order
     seed: int = 0
     grader_timeout: float = 2.0
     answer_policy: str = BOXED  # where the grader reads each completion's answer (rewards.policies)
@@ -53,6 +54,8 @@ class BenchOptions:
     fresh: bool = False
     seeds: int | None = None  # seeds from ``seed`` on (None: the suite's own counts, else 1); see benchmarks.seeds
     benchmarks: tuple[str, ...] | None = None  # only these of the suite's benchmarks (one seed of a seed plan)
+    full: bool = False  # polymath benchmarks: the whole set, not the seeded subset
+    dedupe_across: bool = False  # polymath suites: a question shared by two benchmarks counts in the first only
 
 
 class SampleStore:
@@ -101,10 +104,12 @@ def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[Bench
         "engine": options.engine,
         "seed": options.seed,
         "decoding": {spec.name: spec.decoding.model_dump() for spec in specs},
-        "system_prompts": {spec.name: spec.system_prompt for spec in specs},
+        "system_prompts": {spec.name: spec.system_prompt if spec.prompt == "chat" else spec.prompt for spec in specs},
         "limit": options.limit,
         "answer_policy": options.answer_policy,
         "benchmarks": list(options.benchmarks) if options.benchmarks else None,
+        **({"full": True} if options.full else {}),
+        **({"dedupe_across": True} if options.dedupe_across else {}),
     }
 
 
@@ -130,7 +135,7 @@ def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
         write_json(run_file, identity)
         return
     previous = {**IDENTITY_DEFAULTS, **json.loads(run_file.read_text(encoding="utf-8"))}
-    changed = sorted(key for key in identity if key != "limit" and previous.get(key) != identity[key])
+    changed = sorted(key for key in identity | previous if key != "limit" and previous.get(key) != identity.get(key))
     if changed:
         raise InputError(
             f"{out} holds a run with other settings ({', '.join(changed)}). Use another --out, or --fresh to start over."
@@ -159,8 +164,12 @@ def _build_requests(
     built = _Requests([], {}, [])
     decoding = spec.decoding
     for question in questions:
-        messages = (("system", spec.system_prompt), ("user", question.question))
-        prompt = _chat_prompt(tokenizer, messages)
+        if spec.prompt == "polymath":
+            prompt = polymath_bench.polymath_prompt(spec.name, question)
+            messages: tuple[tuple[str, str], ...] = (("user", prompt),)
+        else:
+            messages = (("system", spec.system_prompt), ("user", question.question))
+            prompt = _chat_prompt(tokenizer, messages)
         room = context - len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         if room <= 0:
             built.too_long.append(question)
@@ -178,6 +187,7 @@ def _build_requests(
                 budget,
                 request_seed(seed, spec.name, question.id) if decoding.temperature > 0 else None,
                 question.answer,
+                chat=spec.prompt == "chat",
             )
         )
     return built
@@ -191,7 +201,11 @@ def _grade_record(
     completions: list[Completion],
     max_new_tokens: int | None,
 ) -> dict[str, Any]:
-    grades = grader.grade_many([GradeInput(c.text, question.answer, c.finish_reason) for c in completions])
+    inputs = [GradeInput(c.text, question.answer, c.finish_reason) for c in completions]
+    if question.item is not None and question.item.answer_type != "math":
+        grades = polymath_bench.grade_polymath(question.item, inputs)
+    else:
+        grades = grader.grade_many(inputs)
     return {
         "benchmark": spec.name,
         "id": question.id,
@@ -214,13 +228,22 @@ def _grade_record(
     }
 
 
-def _summarise(spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+def _summarise(
+    spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str, Any]], seed: int, polymath: bool
+) -> dict[str, Any]:
     verdicts = [[c["correct"] for c in record["completions"]] for record in records]
     answers = [
         [None if c["extracted"] is None else normalize_answer(c["extracted"]) for c in record["completions"]]
         for record in records
     ]
     completions = [c for record in records for c in record["completions"]]
+    per_question = {record["id"]: sum(v) / len(v) if v else 0.0 for record, v in zip(records, verdicts, strict=True)}
+    extras = {}
+    if polymath:
+        extras = {
+            **polymath_bench.spec_note(spec),
+            **polymath_bench.benchmark_scores(spec.name, data.questions, per_question),
+        }
     return {
         "title": spec.title,
         "hub_dataset": None if spec.hub is None else spec.hub.dataset,
@@ -238,14 +261,21 @@ def _summarise(spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str,
         },
         "finish_reasons": dict(Counter(str(c["finish_reason"]) for c in completions)),
         "grading_reasons": dict(Counter(c["reason"] for c in completions)),
-        "per_question": {
-            record["id"]: sum(v) / len(v) if v else 0.0 for record, v in zip(records, verdicts, strict=True)
-        },
+        "per_question": per_question,
+        **extras,
     }
 
 
-def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engine_settings: dict, done: bool) -> dict:
+def _results(
+    model: ResolvedModel,
+    options: BenchOptions,
+    benchmarks: dict,
+    engine_settings: dict,
+    done: bool,
+    polymath: dict[str, Any] | None,
+) -> dict:
     accuracies = [item["accuracy"] for item in benchmarks.values()]
+    extras = {} if polymath is None else {"polymath": polymath_bench.suite_aggregation(benchmarks, polymath)}
     return {
         "schema": SCHEMA,
         "status": "complete" if done else "partial",
@@ -254,6 +284,7 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
         "engine": options.engine,
         "benchmarks": benchmarks,
         "average": sum(accuracies) / len(accuracies) if accuracies else None,
+        **extras,
         "provenance": {
             **_versions(),
             "engine_settings": engine_settings,
@@ -341,6 +372,20 @@ class EngineCache:
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()
+
+
+def _load_suite(
+    suite: SuiteSpec, specs: list[BenchmarkSpec], options: BenchOptions
+) -> tuple[dict[str, BenchmarkData], dict[str, Any] | None]:
+    """Every benchmark's questions, and for a polymath suite what its aggregation records (overlap, dedupe)."""
+    if suite.aggregation == "polymath":
+        return polymath_bench.load_polymath_suite(
+            specs, options.data_dir, options.limit, options.full, options.dedupe_across
+        )
+    if options.dedupe_across:
+        raise InputError(f"--dedupe-across is for polymath suites (such as polymath-8), not {options.suite}.")
+    loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit, options.full) for spec in specs}
+    return loaded, None
 
 
 class _Recorder:
@@ -431,8 +476,6 @@ def run_bench(
     seeds, each runs in ``out/seed-<s>/`` and ``out/results.json`` is over the seeds (see benchmarks.seeds).
     ``engines``: the engines to take (and leave open) instead of starting and closing one.
     """
-    from transformers import AutoTokenizer
-
     options = options or BenchOptions()
     if options.engine not in ENGINES:
         from limr_kit.errors import UnknownNameError
@@ -451,8 +494,10 @@ def run_bench(
         if unknown:
             raise InputError(f"Suite {suite.name} has no benchmark '{unknown[0]}'.")
         specs = [spec for spec in specs if spec.name in options.benchmarks]
-    loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
+    loaded, polymath = _load_suite(suite, specs, options)
     model = resolve_model(model_name)
+    from transformers import AutoTokenizer  # after the checks above, which then fail fast
+
     tokenizer = AutoTokenizer.from_pretrained(model.path)
     if not tokenizer.chat_template:
         raise InputError(
@@ -483,9 +528,10 @@ def run_bench(
                     data = loaded[spec.name]
                     _complete_benchmark(spec, data, recorder, tokenizer, context, options.seed, get_engine, progress)
                     records = [store.done[(spec.name, q.id)] for q in data.questions]
-                    benchmarks[spec.name] = _summarise(spec, data, records, options.seed)
+                    benchmarks[spec.name] = _summarise(spec, data, records, options.seed, polymath is not None)
                     done = len(benchmarks) == len(specs)
-                    write_json(out / "results.json", _results(model, options, benchmarks, engine_settings, done))
+                    results = _results(model, options, benchmarks, engine_settings, done, polymath)
+                    write_json(out / "results.json", results)
             finally:
                 recorder.close()
     finally:

@@ -42,6 +42,12 @@ def _results_table(results: dict[str, Any]) -> Table:
         )
     if results["average"] is not None:
         table.add_row("AVG", "mean", f"{results['average']:.1f}", "", "", "")
+    polymath = results.get("polymath")
+    if polymath:
+        for domain, score in polymath["domains"].items():
+            table.add_row(f"domain {domain.replace('_', ' ')}", "subject mean", f"{score:.1f}", "", "", "")
+        if polymath["avg"] is not None:
+            table.add_row("Avg (8 domains)", "domain mean", f"{polymath['avg']:.1f}", "", "", "")
     return table
 
 
@@ -59,8 +65,20 @@ def bench(
         int | None, typer.Option("--limit", min=1, help="Only the first N questions of each benchmark.")
     ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub.")
-    ] = None,
+        list[Path],
+        typer.Option(
+            "--data-dir",
+            help="Read DIR/<benchmark>/test.jsonl (polymath: DIR/scibench, DIR/gpqa/dataset.zip...) instead of the "
+            "Hub; repeatable, searched in order.",
+        ),
+    ] = [],  # noqa: B006
+    full: Annotated[
+        bool, typer.Option("--full", help="Polymath benchmarks: whole sets instead of the seeded subsets.")
+    ] = False,
+    dedupe_across: Annotated[
+        bool,
+        typer.Option("--dedupe-across", help="Polymath suites: count a question shared by two benchmarks once."),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Run seed (each question's sampling seed derives from it).")] = 0,
     seeds: Annotated[
         int | None,
@@ -102,7 +120,7 @@ def bench(
 ) -> None:
     """Benchmark a checkpoint on a suite (paper protocol) and write results.json and samples.jsonl."""
     if image is not None:
-        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, data_dir))
+        rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, *data_dir))
     from limr_kit.benchmarks import BenchOptions, run_bench
     from limr_kit.benchmarks.run import engine_options
 
@@ -115,7 +133,7 @@ def bench(
         suite=suite,
         engine=engine.value,
         limit=limit,
-        data_dir=data_dir,
+        data_dir=tuple(data_dir) or None,
         seed=seed,
         seeds=seeds,
         engine_options=engine_options(
@@ -129,6 +147,8 @@ def bench(
         ),
         fresh=fresh,
         answer_policy=answer_policy.value,
+        full=full,
+        dedupe_across=dedupe_across,
     )
     with progress() as bars:
 
