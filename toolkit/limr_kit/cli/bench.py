@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from limr_kit.cli._options import JsonOpt
@@ -31,6 +33,49 @@ def _vllm_args(pairs: list[str]) -> dict[str, Any]:
             raise InputError(f"--vllm-arg takes KEY=VALUE (for example max_num_seqs=64), got '{pair}'.")
         parsed[key.replace("-", "_")] = yaml.safe_load(value)
     return parsed
+
+
+DataParallelOpt = Annotated[
+    int,
+    typer.Option(
+        "--data-parallel-size",
+        min=1,
+        help="vLLM: model replicas, one process each on its own GPUs (lm-eval: --vllm-arg data_parallel_size=N).",
+    ),
+]
+TensorParallelOpt = Annotated[int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")]
+PipelineParallelOpt = Annotated[int, typer.Option("--pipeline-parallel-size", min=1, help="vLLM: pipeline stages.")]
+DistributedBackendOpt = Annotated[
+    str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
+]
+VllmArgOpt = Annotated[list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")]
+
+
+def vllm_options(
+    data_parallel_size: int,
+    tensor_parallel_size: int,
+    pipeline_parallel_size: int,
+    distributed_backend: str | None,
+    vllm_arg: list[str],
+) -> dict[str, Any]:
+    """The vLLM engine options of ``bench`` and ``estimate``, from their shared flags."""
+    return {
+        "data_parallel_size": data_parallel_size,
+        "tensor_parallel_size": tensor_parallel_size,
+        "pipeline_parallel_size": pipeline_parallel_size,
+        "distributed_backend": distributed_backend,
+        "extra": _vllm_args(vllm_arg),
+    }
+
+
+def progress_hook(bars: Progress) -> Callable[[str, int, int], Callable[[], None]]:
+    """One bar per benchmark, starting at the questions already done; advanced once per finished question."""
+
+    def track(benchmark: str, done: int, total: int) -> Callable[[], None]:
+        task = bars.add_task(benchmark, total=total, completed=done)
+        return lambda: bars.advance(task)
+
+    return track
 
 
 def _results_table(results: dict[str, Any]) -> Table:
@@ -69,26 +114,11 @@ def bench(
         Path | None, typer.Option("--data-dir", help="Read DIR/<benchmark>/test.jsonl instead of the Hub.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Run seed (each question's sampling seed derives from it).")] = 0,
-    data_parallel_size: Annotated[
-        int,
-        typer.Option(
-            "--data-parallel-size",
-            min=1,
-            help="vLLM: model replicas, one process each on its own GPUs (lm-eval: --vllm-arg data_parallel_size=N).",
-        ),
-    ] = 1,
-    tensor_parallel_size: Annotated[
-        int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")
-    ] = 1,
-    pipeline_parallel_size: Annotated[
-        int, typer.Option("--pipeline-parallel-size", min=1, help="vLLM: pipeline stages.")
-    ] = 1,
-    distributed_backend: Annotated[
-        str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
-    ] = None,
-    vllm_arg: Annotated[
-        list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")
-    ] = [],  # noqa: B006
+    data_parallel_size: DataParallelOpt = 1,
+    tensor_parallel_size: TensorParallelOpt = 1,
+    pipeline_parallel_size: PipelineParallelOpt = 1,
+    distributed_backend: DistributedBackendOpt = None,
+    vllm_arg: VllmArgOpt = [],  # noqa: B006
     lm_eval_model: Annotated[str, typer.Option("--lm-eval-model", help="lm-eval backend: vllm or hf.")] = "vllm",
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
@@ -109,13 +139,9 @@ def bench(
         )
     engine_options: dict[str, Any] = {}
     if engine is EngineChoice.vllm:
-        engine_options = {
-            "data_parallel_size": data_parallel_size,
-            "tensor_parallel_size": tensor_parallel_size,
-            "pipeline_parallel_size": pipeline_parallel_size,
-            "distributed_backend": distributed_backend,
-            "extra": _vllm_args(vllm_arg),
-        }
+        engine_options = vllm_options(
+            data_parallel_size, tensor_parallel_size, pipeline_parallel_size, distributed_backend, vllm_arg
+        )
     elif engine is EngineChoice.lm_eval:
         engine_options = {"backend": lm_eval_model, "extra": _vllm_args(vllm_arg)}
     options = BenchOptions(
@@ -128,12 +154,7 @@ def bench(
         fresh=fresh,
     )
     with progress() as bars:
-
-        def track(benchmark: str, done: int, total: int):
-            task = bars.add_task(benchmark, total=total, completed=done)
-            return lambda: bars.advance(task)
-
-        results = run_bench(model, out_dir, options, progress=track)
+        results = run_bench(model, out_dir, options, progress=progress_hook(bars))
     if as_json:
         print_json(results)
     else:
