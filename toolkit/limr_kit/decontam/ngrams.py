@@ -48,7 +48,23 @@ class Tokenizer:
         lowered = pc.utf8_lower(pa.array(texts, type=pa.large_string()))
         if self.drop_digits:
             lowered = pc.replace_substring_regex(lowered, "[0-9]+", "")
-        return pc.utf8_split_whitespace(lowered)
+        return split_whitespace(lowered)
+
+
+def split_whitespace(texts):
+    """pyarrow's ``utf8_split_whitespace`` (Python's ``str.split()``), with its several times faster ASCII kernel
+    on the texts that are pure ASCII (most prompts), the Unicode one on the others."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ascii_rows = pc.string_is_ascii(texts).fill_null(True).to_numpy(zero_copy_only=False)
+    if ascii_rows.all():
+        return pc.ascii_split_whitespace(texts)
+    plain, other = np.flatnonzero(ascii_rows), np.flatnonzero(~ascii_rows)
+    parts = pa.concat_arrays(
+        [pc.ascii_split_whitespace(texts.take(plain)), pc.utf8_split_whitespace(texts.take(other))]
+    )
+    return parts.take(np.argsort(np.concatenate([plain, other]), kind="stable"))
 
 
 OPEN_R1 = Tokenizer("open-r1", lambda text: text.lower().split(), drop_digits=False)
@@ -191,7 +207,7 @@ def equal_texts(texts: Sequence[str], wanted: Sequence[str]) -> Iterator[tuple[i
     import pyarrow.compute as pc
 
     for start, part in chunks(texts):
-        words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(part, type=pa.large_string())))
+        words = split_whitespace(pc.utf8_lower(pa.array(part, type=pa.large_string())))
         found = pc.index_in(
             pc.binary_join(words, pa.scalar(" ", pa.large_string())),
             value_set=pa.array(wanted, type=pa.large_string()),

@@ -117,7 +117,7 @@ def open_r1(texts: Sequence[str], references: Sequence[Reference], n: int = OPEN
             shared_of_row.setdefault(row, set()).update(shared)
     counted: Counter[str] = Counter()
     for shared in shared_of_row.values():
-        counted.update(shared)
+        counted.update(sorted(shared))  # ties in the order of first appearance, not of string hashes
     return RuleResult(
         "open-r1",
         {"n": n, "normalize": "lowercase, strip, collapse whitespace; words split on whitespace"},
