@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +115,14 @@ def _questions(dataset: Path, options: EstimateOptions) -> tuple[list[Question],
     return [Question(p.sample_id, p.question, p.answer) for p in problems], question_field
 
 
+def _saved_ids(samples: Path) -> set[str]:
+    """The prompts a previous run already saved (complete lines only: a torn last one is sampled again)."""
+    if not samples.exists():
+        return set()
+    with open(samples, "rb") as handle:
+        return {json.loads(line)["id"] for line in handle if line.endswith(b"\n")}
+
+
 def _log_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
@@ -211,17 +218,14 @@ def estimate(
             "limit": options.limit,
         },
     }
-    resumed: list[int] = []
-
-    def track(name: str, done: int, total: int) -> Callable[[], None]:
-        resumed.append(done)
-        advance = progress(name, done, total) if progress else None
-        return advance or (lambda: None)
-
+    before = _saved_ids(out / "samples.jsonl")
     found: dict[str, Any] = {}
 
     def finished(_: BenchmarkSpec, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-        counts = {"resumed": resumed[0], "generated": len(records) - resumed[0]}
+        counts = {
+            "resumed": sum(record["id"] in before for record in records),
+            "generated": sum(record["id"] not in before and bool(record["completions"]) for record in records),
+        }
         found["summary"], found["rates"] = _summary(records, run, counts, settings)
         write_jsonl(out / REWARD_LOG, _log_rows(records))
         write_json(out / SUMMARY, found["summary"])
@@ -235,5 +239,5 @@ def estimate(
     previous = out / SUMMARY
     settings = json.loads(previous.read_text(encoding="utf-8"))["engine_settings"] if previous.exists() else {}
     work = [(spec, BenchmarkData(selected, source))]
-    generate_and_grade(model, tokenizer, context, work, out, bench_options, settings, finished, track)
+    generate_and_grade(model, tokenizer, context, work, out, bench_options, settings, finished, progress)
     return EstimateResult(out, found["summary"], found["rates"])
