@@ -167,7 +167,7 @@ def _summary(
     return summary, rates
 
 
-def estimate(
+def estimate_pass_rates(
     model_name: str,
     dataset: str | Path,
     out: str | Path,

@@ -68,8 +68,7 @@ def estimate(
     rewards.jsonl is a reward log (sample_id, epoch 0, reward 1 correct / 0 wrong) for `limr-kit score --method
     learnability|difficulty|solvable`. Resumable: a rerun samples only the prompts not yet in samples.jsonl.
     """
-    from limr_kit.benchmarks.estimate import EstimateOptions
-    from limr_kit.benchmarks.estimate import estimate as run
+    from limr_kit.benchmarks import EstimateOptions, estimate_pass_rates
 
     engine_options: dict[str, Any] = {}
     if engine is EstimateEngine.vllm:
@@ -92,7 +91,7 @@ def estimate(
         fresh=fresh,
     )
     with progress() as bars:
-        result = run(model, dataset, out_dir, options, progress=progress_hook(bars))
+        result = estimate_pass_rates(model, dataset, out_dir, options, progress=progress_hook(bars))
     summary = result.summary
     if as_json:
         print_json(summary)
