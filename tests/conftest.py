@@ -46,20 +46,20 @@ def run_cli(capsys):
     return run
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    """The released data beside the checkout (../shared/data); skips when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
-    return SHARED_DATA
-
-
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """The tiny model, warm-started on additions so that it answers some held-out ones in a box."""
     from limr_kit.tinymodel import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0, warm_start_steps=600)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The released data beside the checkout (../shared/data); skips when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

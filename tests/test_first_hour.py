@@ -115,7 +115,7 @@ def test_every_help_reads_at_80_columns(run_cli, monkeypatch):
 
 def test_a_smaller_limit_into_the_same_run_is_refused_and_a_larger_one_extends_it(tmp_path, run_cli):
     """The refusal comes before any engine starts; the extension keeps the run's identity with the new limit."""
-    from limr_kit.benchmarks.run import _prepare_output
+    from limr_kit.benchmarks.run import prepare_output
     from limr_kit.tinymodel import write_tiny_model
 
     model = write_tiny_model(tmp_path / "model", seed=0)
@@ -125,12 +125,12 @@ def test_a_smaller_limit_into_the_same_run_is_refused_and_a_larger_one_extends_i
     data.joinpath("test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     out = tmp_path / "run"
     identity = {"model_sha": "x", "suite": "math500", "engine": "vllm", "seed": 0, "limit": 5}
-    _prepare_output(out, identity, fresh=False)
-    _prepare_output(out, {**identity, "limit": 8}, fresh=False)  # larger: the same run, extended
+    prepare_output(out, identity, fresh=False)
+    prepare_output(out, {**identity, "limit": 8}, fresh=False)  # larger: the same run, extended
     assert json.loads((out / "run.json").read_text())["limit"] == 8
-    _prepare_output(out, {**identity, "limit": None}, fresh=False)  # no limit: the whole benchmark
+    prepare_output(out, {**identity, "limit": None}, fresh=False)  # no limit: the whole benchmark
     with pytest.raises(Exception, match="holds a run over every question; --limit 3 would report fewer"):
-        _prepare_output(out, {**identity, "limit": 3}, fresh=False)
+        prepare_output(out, {**identity, "limit": 3}, fresh=False)
 
     bench = ("bench", model, "--suite", "math500", "--data-dir", tmp_path / "data", "--out", tmp_path / "cli-run")
     (tmp_path / "cli-run").mkdir()

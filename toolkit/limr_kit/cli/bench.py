@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from limr_kit.cli._options import AnswerPolicyOpt, GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
@@ -21,8 +23,34 @@ class EngineChoice(str, enum.Enum):
     hf = "hf"
 
 
-def _vllm_args(pairs: list[str]) -> dict[str, Any]:
+def vllm_args(pairs: list[str]) -> dict[str, Any]:
     return parse_assignments(pairs, option="--vllm-arg", example="max_num_seqs=64", dashes=True)
+
+
+DataParallelOpt = Annotated[
+    int,
+    typer.Option(
+        "--data-parallel-size",
+        min=1,
+        help="vLLM: model replicas, one process each on its own GPUs (lm-eval: --vllm-arg data_parallel_size=N).",
+    ),
+]
+TensorParallelOpt = Annotated[int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")]
+PipelineParallelOpt = Annotated[int, typer.Option("--pipeline-parallel-size", min=1, help="vLLM: pipeline stages.")]
+DistributedBackendOpt = Annotated[
+    str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
+]
+VllmArgOpt = Annotated[list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")]
+
+
+def progress_hook(bars: Progress) -> Callable[[str, int, int], Callable[[], None]]:
+    """One bar per benchmark, starting at the questions already done; advanced once per finished question."""
+
+    def track(benchmark: str, done: int, total: int) -> Callable[[], None]:
+        task = bars.add_task(benchmark, total=total, completed=done)
+        return lambda: bars.advance(task)
+
+    return track
 
 
 def _results_table(results: dict[str, Any]) -> Table:
@@ -89,26 +117,11 @@ def bench(
             "(default: the suite's own counts, e.g. sober; else 1).",
         ),
     ] = None,
-    data_parallel_size: Annotated[
-        int,
-        typer.Option(
-            "--data-parallel-size",
-            min=1,
-            help="vLLM: model replicas, one process each on its own GPUs (lm-eval: --vllm-arg data_parallel_size=N).",
-        ),
-    ] = 1,
-    tensor_parallel_size: Annotated[
-        int, typer.Option("--tensor-parallel-size", min=1, help="vLLM: GPUs per model.")
-    ] = 1,
-    pipeline_parallel_size: Annotated[
-        int, typer.Option("--pipeline-parallel-size", min=1, help="vLLM: pipeline stages.")
-    ] = 1,
-    distributed_backend: Annotated[
-        str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
-    ] = None,
-    vllm_arg: Annotated[
-        list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")
-    ] = [],  # noqa: B006
+    data_parallel_size: DataParallelOpt = 1,
+    tensor_parallel_size: TensorParallelOpt = 1,
+    pipeline_parallel_size: PipelineParallelOpt = 1,
+    distributed_backend: DistributedBackendOpt = None,
+    vllm_arg: VllmArgOpt = [],  # noqa: B006
     lm_eval_model: Annotated[str, typer.Option("--lm-eval-model", help="lm-eval backend: vllm or hf.")] = "vllm",
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard results already in --out instead of resuming.")
@@ -142,7 +155,7 @@ def bench(
             tensor_parallel_size=tensor_parallel_size,
             pipeline_parallel_size=pipeline_parallel_size,
             distributed_backend=distributed_backend,
-            extra=_vllm_args(vllm_arg),
+            extra=vllm_args(vllm_arg),
             lm_eval_model=lm_eval_model,
         ),
         fresh=fresh,
@@ -151,12 +164,7 @@ def bench(
         dedupe_across=dedupe_across,
     )
     with progress() as bars:
-
-        def track(benchmark: str, done: int, total: int):
-            task = bars.add_task(benchmark, total=total, completed=done)
-            return lambda: bars.advance(task)
-
-        results = run_bench(model, out_dir, options, progress=track)
+        results = run_bench(model, out_dir, options, progress=progress_hook(bars))
     if as_json:
         print_json(results)
     else:

@@ -18,6 +18,7 @@ import numpy as np
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a polynomial hash modulo 2^64
 _DIGITS = str.maketrans("", "", "0123456789")
 _LAYOUT = re.compile(r"\s+|\$|\\left|\\right|\\[\[\]()]|\\quad|\\text|\\[,;!]|[{}]")
+_FILTER_MASK = np.uint64((1 << 24) - 1)  # a 16 MiB table: ~1% of unshared windows pass for 150k reference n-grams
 CHUNK = 100_000  # training texts hashed at a time: bounds memory at about 100k x words x 40 bytes
 
 
@@ -47,7 +48,23 @@ class Tokenizer:
         lowered = pc.utf8_lower(pa.array(texts, type=pa.large_string()))
         if self.drop_digits:
             lowered = pc.replace_substring_regex(lowered, "[0-9]+", "")
-        return pc.utf8_split_whitespace(lowered)
+        return split_whitespace(lowered)
+
+
+def split_whitespace(texts):
+    """pyarrow's ``utf8_split_whitespace`` (Python's ``str.split()``), with its several times faster ASCII kernel
+    on the texts that are pure ASCII (most prompts), the Unicode one on the others."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ascii_rows = pc.string_is_ascii(texts).fill_null(True).to_numpy(zero_copy_only=False)
+    if ascii_rows.all():
+        return pc.ascii_split_whitespace(texts)
+    plain, other = np.flatnonzero(ascii_rows), np.flatnonzero(~ascii_rows)
+    parts = pa.concat_arrays(
+        [pc.ascii_split_whitespace(texts.take(plain)), pc.utf8_split_whitespace(texts.take(other))]
+    )
+    return parts.take(np.argsort(np.concatenate([plain, other]), kind="stable"))
 
 
 OPEN_R1 = Tokenizer("open-r1", lambda text: text.lower().split(), drop_digits=False)
@@ -69,6 +86,13 @@ class NgramIndex:
     hashes: np.ndarray  # uint64, sorted
     owners: np.ndarray  # int64, index of the reference text of each hash
     n: int
+    filter: np.ndarray  # bool, indexed by a hash's low bits: True where some reference hash has them
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer, vocab: object, hashes: np.ndarray, owners: np.ndarray, n: int) -> NgramIndex:
+        table = np.zeros(_FILTER_MASK + 1, dtype=bool)
+        table[hashes & _FILTER_MASK] = True
+        return cls(tokenizer, vocab, hashes, owners, n, table)
 
 
 def _window_hashes(ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,9 +131,9 @@ def build_index(texts: Sequence[str], tokenizer: Tokenizer, n: int) -> NgramInde
     ids, lengths, vocab = _ids(texts, tokenizer)
     hashes, owners, _ = _window_hashes(ids, lengths, n)
     if not hashes.size:
-        return NgramIndex(tokenizer, vocab, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), n)
-    pairs = np.unique(np.stack([hashes, owners.astype(np.uint64)], axis=1), axis=0)
-    return NgramIndex(tokenizer, vocab, pairs[:, 0].copy(), pairs[:, 1].astype(np.int64), n)
+        return NgramIndex.of(tokenizer, vocab, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), n)
+    pairs = unique_rows(np.stack([hashes, owners.astype(np.uint64)], axis=1))
+    return NgramIndex.of(tokenizer, vocab, pairs[:, 0].copy(), pairs[:, 1].astype(np.int64), n)
 
 
 def ngram_text(text: str, index: NgramIndex, wanted: int) -> str | None:
@@ -135,6 +159,8 @@ def match(texts: Sequence[str], index: NgramIndex, start: int = 0) -> Matches:
     """Every n-gram of ``texts`` found in ``index`` (text indices offset by ``start``)."""
     ids, lengths, _ = _ids(texts, index.tokenizer, index.vocab)
     hashes, text_of, _ = _window_hashes(ids, lengths, index.n)
+    maybe = index.filter[hashes & _FILTER_MASK]  # a table lookup drops almost every window before the search
+    hashes, text_of = hashes[maybe], text_of[maybe]
     left = np.searchsorted(index.hashes, hashes, side="left")
     right = np.searchsorted(index.hashes, hashes, side="right")
     hit = right > left
@@ -149,8 +175,17 @@ def match(texts: Sequence[str], index: NgramIndex, start: int = 0) -> Matches:
         ],
         axis=1,
     )
-    found = np.unique(found, axis=0) if found.size else found.reshape(0, 3)
+    found = unique_rows(found) if found.size else found.reshape(0, 3)
     return Matches(found[:, 0].astype(np.int64) + start, found[:, 1].astype(np.int64), found[:, 2].copy())
+
+
+def unique_rows(rows: np.ndarray) -> np.ndarray:
+    """``np.unique(rows, axis=0)`` for a 2-D uint64 array, sorted the same way, with a lexsort (several times faster)."""
+    order = np.lexsort(rows.T[::-1])
+    rows = rows[order]
+    keep = np.ones(len(rows), dtype=bool)
+    keep[1:] = np.any(rows[1:] != rows[:-1], axis=1)
+    return rows[keep]
 
 
 def chunks(texts: Sequence[str], size: int = CHUNK) -> Iterator[tuple[int, Sequence[str]]]:
@@ -164,3 +199,18 @@ def match_all(texts: Sequence[str], index: NgramIndex) -> Matches:
     if not parts:
         return Matches(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint64))
     return Matches(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("texts", "owners", "hashes")))
+
+
+def equal_texts(texts: Sequence[str], wanted: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """``(row, normalize(texts[row]))`` for each text whose normalized form is in ``wanted``, normalized by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for start, part in chunks(texts):
+        words = split_whitespace(pc.utf8_lower(pa.array(part, type=pa.large_string())))
+        found = pc.index_in(
+            pc.binary_join(words, pa.scalar(" ", pa.large_string())),
+            value_set=pa.array(wanted, type=pa.large_string()),
+        )
+        for row in np.flatnonzero(found.is_valid().to_numpy(zero_copy_only=False)).tolist():
+            yield start + row, wanted[found[row].as_py()]

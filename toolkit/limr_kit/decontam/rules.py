@@ -32,10 +32,12 @@ from limr_kit.decontam.ngrams import (
     NgramIndex,
     build_index,
     compact,
+    equal_texts,
     match_all,
     ngram_text,
     normalize,
     string_ngrams,
+    unique_rows,
 )
 
 
@@ -101,7 +103,9 @@ def open_r1(texts: Sequence[str], references: Sequence[Reference], n: int = OPEN
     ngrams_of_row: dict[int, set[str]] = {}
     shared_of_row: dict[int, set[str]] = {}
     hits: list[Hit] = []
-    pairs = np.unique(np.stack([matches.texts, matches.owners], axis=1), axis=0) if matches.texts.size else []
+    pairs = (
+        unique_rows(np.stack([matches.texts, matches.owners], axis=1).astype(np.uint64)) if matches.texts.size else []
+    )
     for row, owner in (tuple(int(v) for v in pair) for pair in pairs):
         if row not in ngrams_of_row:
             ngrams_of_row[row] = string_ngrams(OPEN_R1.words(texts[row]), n)
@@ -113,7 +117,7 @@ def open_r1(texts: Sequence[str], references: Sequence[Reference], n: int = OPEN
             shared_of_row.setdefault(row, set()).update(shared)
     counted: Counter[str] = Counter()
     for shared in shared_of_row.values():
-        counted.update(shared)
+        counted.update(sorted(shared))  # ties in the order of first appearance, not of string hashes
     return RuleResult(
         "open-r1",
         {"n": n, "normalize": "lowercase, strip, collapse whitespace; words split on whitespace"},
@@ -132,7 +136,7 @@ def _boilerplate(index: NgramIndex, benchmarks: np.ndarray, matches: Matches, ro
         in_bench = np.unique(index.hashes[counts[inverse.ravel()] >= BENCH_BOILERPLATE])
     in_train = np.zeros(0, np.uint64)
     if matches.hashes.size:
-        text_hash = np.unique(np.stack([matches.texts.astype(np.uint64), matches.hashes], axis=1), axis=0)
+        text_hash = unique_rows(np.stack([matches.texts.astype(np.uint64), matches.hashes], axis=1))
         values, counts = np.unique(text_hash[:, 1], return_counts=True)
         in_train = values[counts >= _train_floor(rows)]
     return np.union1d(in_bench, in_train)
@@ -168,8 +172,8 @@ def near_duplicates(
     for (row, owner), _count in sorted(shared.items(), key=lambda item: (item[0][0], -item[1])):
         if len(candidates.setdefault(row, [])) < CANDIDATES:
             candidates[row].append(owner)
-    for row, text in enumerate(texts):
-        for owner in by_text.get(normalize(text), ()):
+    for row, text in equal_texts(texts, list(by_text)):
+        for owner in by_text[text]:
             if owner not in candidates.setdefault(row, []):
                 candidates[row].append(owner)
     candidates = {row: owners for row, owners in candidates.items() if owners}
@@ -207,7 +211,7 @@ def _boilerplate_examples(
     mask = np.isin(matches.hashes, boilerplate)
     if not mask.any():
         return []
-    pairs = np.unique(np.stack([matches.texts[mask].astype(np.uint64), matches.hashes[mask]], axis=1), axis=0)
+    pairs = unique_rows(np.stack([matches.texts[mask].astype(np.uint64), matches.hashes[mask]], axis=1))
     values, counts = np.unique(pairs[:, 1], return_counts=True)
     examples = []
     for position in np.argsort(-counts, kind="stable")[:TOP_NGRAMS]:

@@ -42,10 +42,11 @@ def _describe(value: Any) -> str:
     return "missing" if value is None else f"a {type(value).__name__}"
 
 
-def read_problems(spec: DatasetSpec, path: Path) -> list[Problem]:
+def read_problems(spec: DatasetSpec, path: Path, fix: str = "the recipe's dataset.fields.{role}") -> list[Problem]:
     """Every row of the dataset as a :class:`Problem`; one error naming the file and row for the first bad one.
 
     An empty gold answer is kept (LIMR's math.8k has two): such a problem trains as it did in the paper.
+    ``fix`` names where the user sets a field's column (``{role}``: question, answer or id).
     """
     table = read_table(path, split=spec.split)
     columns = table.column_names
@@ -58,7 +59,7 @@ def read_problems(spec: DatasetSpec, path: Path) -> list[Problem]:
         if name not in columns:
             raise InputError(
                 f"{path} has no {role} field '{name}' (columns: {', '.join(columns)}). "
-                f"Name the right column in the recipe's dataset.fields.{role}."
+                f"Name the right column in {fix.format(role=role)}."
             )
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
