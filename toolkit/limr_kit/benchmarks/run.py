@@ -141,7 +141,8 @@ def prepare_output(
         write_json(run_file, identity)
         return
     previous = {**IDENTITY_DEFAULTS, **json.loads(run_file.read_text(encoding="utf-8"))}
-    changed = sorted(key for key in identity | previous if key != "limit" and previous.get(key) != identity.get(key))
+    wanted = {**IDENTITY_DEFAULTS, **identity}  # a setting older runs did not record counts as its default
+    changed = sorted(key for key in wanted | previous if key != "limit" and previous.get(key) != wanted.get(key))
     if changed:
         raise InputError(
             f"{out} holds a run with other settings ({', '.join(changed)}). Use another --out, or --fresh to start over."
