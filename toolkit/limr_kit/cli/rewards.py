@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import AnswerPolicyOpt, JsonOpt, PolicyChoice
-from limr_kit.console import out, print_json, progress
+from limr_kit.console import out, print_json, progress_bars
 
 
 class ModeChoice(str, enum.Enum):
@@ -65,8 +65,7 @@ def grade(
     """Grade predictions against gold answers: accuracy, rewards and counts by reason."""
     from limr_kit.rewards.batch import grade_file
 
-    with progress(transient=True) as bar:
-        task = bar.add_task("grading", total=None)
+    with progress_bars(transient=True) as show:
         report = grade_file(
             file,
             mode=mode.value,
@@ -75,7 +74,7 @@ def grade(
             timeout=timeout,
             compare=compare,
             compare_policy=compare_policy.value if compare_policy else None,
-            on_progress=lambda n: bar.advance(task, n),
+            progress=show,
         )
     if as_json:
         print_json(report.summary)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from limr_kit._io import check_output_file, iter_jsonl, write_jsonl
 from limr_kit.errors import BadRowError, InputError
+from limr_kit.progress import Progress
 from limr_kit.rewards.grader import COMPAT, Grade, GradeInput, Grader
 from limr_kit.rewards.policies import BOXED, check_policy
 
@@ -110,7 +110,7 @@ def grade_file(
     timeout: float = 2.0,
     compare: bool = False,
     compare_policy: str | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> GradeReport:
     """Grade every row of ``path``; with ``compare`` also in the other mode, with ``compare_policy`` also under
     that answer policy, reporting where the two disagree."""
@@ -120,13 +120,13 @@ def grade_file(
         check_output_file(out)  # before the grading work, not after it
     ids, items = read_grade_inputs(path)
     with Grader(mode, policy=policy, timeout=timeout) as grader:
-        grades = grader.grade_many(items, on_progress)
+        grades = grader.grade_many(items, progress, f"grading ({mode}, {policy})")
     rows = [_row(sample_id, grade) for sample_id, grade in zip(ids, grades, strict=True)]
     summary = _summarise(mode, policy, grades)
     if other is not None:
         other_mode, other_policy = other
         with Grader(other_mode, policy=other_policy, timeout=timeout) as grader:
-            others = grader.grade_many(items, on_progress)
+            others = grader.grade_many(items, progress, f"grading ({other_mode}, {other_policy})")
         label = other_mode if other_mode != mode else other_policy
         summary["compared_with"] = _summarise(other_mode, other_policy, others)
         summary["disagreements"] = _compare(rows, grades, others, label)
