@@ -27,11 +27,9 @@ LM_EVAL_BACKENDS = ("vllm", "hf")
 
 def _check_extra(extra: dict[str, Any]) -> dict[str, Any]:
     """The extra vllm.LLM arguments (``--vllm-arg``) whose values can be checked before vLLM starts."""
-    fraction = extra.get("gpu_memory_utilization")
-    if fraction is not None and (isinstance(fraction, bool) or not isinstance(fraction, int | float)):
+    fraction = extra.get("gpu_memory_utilization", 1)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
         raise ValueError(f"--vllm-arg gpu_memory_utilization takes a fraction in (0, 1], got {fraction!r}")
-    if fraction is not None and not 0 < fraction <= 1:
-        raise ValueError(f"--vllm-arg gpu_memory_utilization takes a fraction in (0, 1], got {fraction}")
     return extra
 
 
