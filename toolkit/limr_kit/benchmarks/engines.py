@@ -120,8 +120,6 @@ class VllmEngine:
     name: str = "vllm"
 
     def __post_init__(self) -> None:
-        if "data_parallel_size" in self.extra:  # vLLM's LLM refuses it in one process
-            raise InputError("Use --data-parallel-size N (one vLLM replica per process) instead of a --vllm-arg.")
         configure_vllm_environment()
         from vllm import LLM
         from vllm.platforms import current_platform

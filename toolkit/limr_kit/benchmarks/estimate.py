@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from limr_kit._io import sha256_file, write_json, write_jsonl
 from limr_kit.benchmarks.config import DEFAULT_SYSTEM, BenchmarkSpec, Decoding, Fields, LocalSource
 from limr_kit.benchmarks.data import BenchmarkData, Question
+from limr_kit.benchmarks.engine_options import HfOptions, VllmOptions, check_options
 from limr_kit.benchmarks.run import (
     BenchOptions,
     ProgressHook,
@@ -31,11 +32,10 @@ from limr_kit.benchmarks.run import (
     prepare_output,
     tool_versions,
 )
-from limr_kit.errors import InputError, UnknownNameError
+from limr_kit.errors import InputError
 
 
 SCHEMA = "limr-kit/estimate@1"
-ENGINES = ("vllm", "hf")
 NAME = "estimate"  # the benchmark name of the training set: in samples.jsonl and every prompt's sampling seed
 REWARD_LOG = "rewards.jsonl"
 SUMMARY = "estimate.json"
@@ -58,10 +58,16 @@ class EstimateOptions:
     split: str = "train"
     limit: int | None = None
     seed: int = 0
-    engine: str = "vllm"
-    engine_options: dict[str, Any] = field(default_factory=dict)  # as BenchOptions.engine_options
+    engine_options: VllmOptions | HfOptions = field(default_factory=VllmOptions)  # the engine and its settings
     grader_timeout: float = 2.0
     fresh: bool = False
+
+    def __post_init__(self) -> None:
+        check_options("EstimateOptions", self.engine_options, (VllmOptions, HfOptions))
+
+    @property
+    def engine(self) -> str:
+        return self.engine_options.engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +82,6 @@ def _decoding(options: EstimateOptions) -> Decoding:
         raise InputError(f"--k is the number of samples per prompt and must be at least 1, got {options.k}.")
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}.")
-    if options.engine not in ENGINES:
-        raise UnknownNameError("engine", options.engine, ENGINES)
     try:
         decoding = Decoding(
             n=options.k,
@@ -231,7 +235,6 @@ def estimate_pass_rates(
         write_json(out / SUMMARY, found["summary"])
 
     bench_options = BenchOptions(
-        engine=options.engine,
         seed=options.seed,
         grader_timeout=options.grader_timeout,
         engine_options=options.engine_options,

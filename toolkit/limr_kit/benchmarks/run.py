@@ -11,10 +11,9 @@ import os
 import platform
 import queue
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from limr_kit._io import JsonlAppender, cut_torn_tail, ensure_writable_dir, iter
 from limr_kit.benchmarks import polymath_bench
 from limr_kit.benchmarks.config import BenchmarkSpec, SuiteSpec, resolve_suite
 from limr_kit.benchmarks.data import BenchmarkData, DataDirs, Question, load_benchmark
+from limr_kit.benchmarks.engine_options import EngineCache, EngineOptions, VllmOptions, check_options
 from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, request_seed
 from limr_kit.benchmarks.metrics import summarise_benchmark
 from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
@@ -34,7 +34,6 @@ from limr_kit.rewards.policies import BOXED, check_policy
 
 
 SCHEMA = "limr-kit/bench-results@1"
-ENGINES = ("vllm", "lm-eval", "hf")
 # What a run folder written before a setting existed ran with (resuming it must not refuse).
 IDENTITY_DEFAULTS = {"answer_policy": BOXED}
 
@@ -44,18 +43,24 @@ class BenchOptions:
     """Everything about a run except the model."""
 
     suite: str = "limr-paper"
-    engine: str = "vllm"
     limit: int | None = None
     data_dir: DataDirs = None  # one folder or several, searched in order
     seed: int = 0
     grader_timeout: float = 2.0
     answer_policy: str = BOXED  # where the grader reads each completion's answer (rewards.policies)
-    engine_options: dict[str, Any] = field(default_factory=dict)  # data/tensor_parallel_size, extra vLLM args...
+    engine_options: EngineOptions = field(default_factory=VllmOptions)  # the engine and its settings
     fresh: bool = False
     seeds: int | None = None  # seeds from ``seed`` on (None: the suite's own counts, else 1); see benchmarks.seeds
     benchmarks: tuple[str, ...] | None = None  # only these of the suite's benchmarks (one seed of a seed plan)
     full: bool = False  # polymath benchmarks: the whole set, not the seeded subset
     dedupe_across: bool = False  # polymath suites: a question shared by two benchmarks counts in the first only
+
+    def __post_init__(self) -> None:
+        check_options("BenchOptions", self.engine_options)
+
+    @property
+    def engine(self) -> str:
+        return self.engine_options.engine
 
 
 class SampleStore:
@@ -304,81 +309,7 @@ def _results(
     }
 
 
-def engine_options(
-    engine: str,
-    *,
-    data_parallel_size: int = 1,
-    tensor_parallel_size: int = 1,
-    pipeline_parallel_size: int = 1,
-    distributed_backend: str | None = None,
-    extra: dict[str, Any] | None = None,
-    lm_eval_model: str = "vllm",
-) -> dict[str, Any]:
-    """``BenchOptions.engine_options`` for ``engine`` from the settings ``limr-kit bench`` takes."""
-    if engine == "vllm":
-        return {
-            "data_parallel_size": data_parallel_size,
-            "tensor_parallel_size": tensor_parallel_size,
-            "pipeline_parallel_size": pipeline_parallel_size,
-            "distributed_backend": distributed_backend,
-            "extra": dict(extra or {}),
-        }
-    if engine == "lm-eval":
-        return {"backend": lm_eval_model, "extra": dict(extra or {})}
-    return {}
-
-
-def _make_engine(options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
-    if options.engine == "vllm":
-        engine = {"model_path": str(model.path), "max_model_len": context, "seed": options.seed}
-        engine.update(options.engine_options)
-        replicas = engine.pop("data_parallel_size", 1)
-        if replicas > 1:
-            from limr_kit.benchmarks.replicas import DataParallelVllm
-
-            return DataParallelVllm(replicas, engine)
-        from limr_kit.benchmarks.engines import VllmEngine
-
-        return VllmEngine(**engine)
-    if options.engine == "hf":
-        from limr_kit.benchmarks.engines import HfEngine
-
-        return HfEngine(str(model.path), seed=options.seed)
-    from limr_kit.benchmarks.lm_eval_engine import LmEvalEngine
-
-    return LmEvalEngine(str(model.path), max_model_len=context, seed=options.seed, **options.engine_options)
-
-
 ProgressHook = Callable[[str, int, int], Callable[[], None]]
-PER_REQUEST_SEEDS = ("vllm", "hf")  # engines whose samples depend only on each request's seed, not the engine's
-
-
-class EngineCache:
-    """Engines kept open across the bench runs of one process (the seeds of a run, a sweep worker's jobs).
-
-    One engine per model and engine settings; for vLLM and transformers it serves every seed (built with seed 0:
-    their samples depend only on the per-request seeds), other engines get one per seed.
-    """
-
-    def __init__(self) -> None:
-        self._engines: dict[str, Engine] = {}
-        self.load_seconds = 0.0  # spent starting engines
-
-    def get(self, options: BenchOptions, model: ResolvedModel, context: int) -> Engine:
-        seed = 0 if options.engine in PER_REQUEST_SEEDS else options.seed
-        key = json.dumps(
-            [model.sha, str(model.path), options.engine, options.engine_options, context, seed], default=str
-        )
-        if key not in self._engines:
-            start = time.perf_counter()
-            self._engines[key] = _make_engine(replace(options, seed=seed), model, context)
-            self.load_seconds += time.perf_counter() - start
-        return self._engines[key]
-
-    def close(self) -> None:
-        for engine in self._engines.values():
-            engine.close()
-        self._engines.clear()
 
 
 def _load_suite(
@@ -511,7 +442,11 @@ def generate_and_grade(
     def get_engine() -> Engine:
         nonlocal engine, engine_settings
         if engine is None:
-            engine = engines.get(options, model, context) if engines else _make_engine(options, model, context)
+            engine = (
+                engines.get(options, model, context)
+                if engines
+                else options.engine_options.start(model, context, options.seed)
+            )
             engine_settings = engine.settings
         return engine
 
@@ -544,10 +479,6 @@ def run_bench(
     ``engines``: the engines to take (and leave open) instead of starting and closing one.
     """
     options = options or BenchOptions()
-    if options.engine not in ENGINES:
-        from limr_kit.errors import UnknownNameError
-
-        raise UnknownNameError("engine", options.engine, ENGINES)
     check_policy(options.answer_policy)
     suite, specs = resolve_suite(options.suite)
     if options.benchmarks is None:

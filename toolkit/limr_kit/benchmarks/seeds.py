@@ -26,7 +26,8 @@ from limr_kit.errors import InputError
 
 
 if TYPE_CHECKING:
-    from limr_kit.benchmarks.run import BenchOptions, EngineCache, ProgressHook
+    from limr_kit.benchmarks.engine_options import EngineCache
+    from limr_kit.benchmarks.run import BenchOptions, ProgressHook
 
 
 SEED_METHOD = (
@@ -158,7 +159,8 @@ def run_seeds(
     engines: EngineCache | None = None,
 ) -> dict[str, Any]:
     """Each seed of ``plan`` as a bench run in ``out/seed-<s>/`` (one engine for all), then results over seeds."""
-    from limr_kit.benchmarks.run import EngineCache, run_bench
+    from limr_kit.benchmarks.engine_options import EngineCache
+    from limr_kit.benchmarks.run import run_bench
 
     out = Path(out)
     if (out / "run.json").is_file():

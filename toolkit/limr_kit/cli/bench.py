@@ -13,7 +13,6 @@ from rich.table import Table
 
 from limr_kit.cli._options import AnswerPolicyOpt, GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
 from limr_kit.console import err, out, print_json, progress
-from limr_kit.errors import InputError
 from limr_kit.parsing import parse_assignments
 
 
@@ -135,21 +134,15 @@ def bench(
     if image is not None:
         rerun_in_image(ctx, image, gpus=gpus, out_dir=out_dir, inputs=(model, *data_dir))
     from limr_kit.benchmarks import BenchOptions, run_bench
-    from limr_kit.benchmarks.run import engine_options
+    from limr_kit.benchmarks.engine_options import options_for
 
-    if data_parallel_size > 1 and engine is not EngineChoice.vllm:
-        raise InputError(
-            "--data-parallel-size is for --engine vllm; with lm-eval pass --vllm-arg data_parallel_size=N "
-            "(lm-eval's own replicas, on Ray)."
-        )
     options = BenchOptions(
         suite=suite,
-        engine=engine.value,
         limit=limit,
         data_dir=tuple(data_dir) or None,
         seed=seed,
         seeds=seeds,
-        engine_options=engine_options(
+        engine_options=options_for(
             engine.value,
             data_parallel_size=data_parallel_size,
             tensor_parallel_size=tensor_parallel_size,

@@ -69,7 +69,7 @@ def estimate(
     learnability|difficulty|solvable`. Resumable: a rerun samples only the prompts not yet in samples.jsonl.
     """
     from limr_kit.benchmarks import EstimateOptions, estimate_pass_rates
-    from limr_kit.benchmarks.run import engine_options
+    from limr_kit.benchmarks.engine_options import options_for
 
     options = EstimateOptions(
         k=k,
@@ -82,8 +82,7 @@ def estimate(
         split=split,
         limit=limit,
         seed=seed,
-        engine=engine.value,
-        engine_options=engine_options(
+        engine_options=options_for(
             engine.value,
             data_parallel_size=data_parallel_size,
             tensor_parallel_size=tensor_parallel_size,

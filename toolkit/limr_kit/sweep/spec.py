@@ -13,7 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from limr_kit.benchmarks.config import _load, resolve_suite
-from limr_kit.benchmarks.run import BenchOptions, engine_options
+from limr_kit.benchmarks.engine_options import EngineOptions, options_for
+from limr_kit.benchmarks.run import BenchOptions
 from limr_kit.benchmarks.seeds import seed_folder, seed_plan
 from limr_kit.errors import ConfigError, InputError
 
@@ -54,6 +55,16 @@ class EngineSettings(_Strict):
     pipeline_parallel_size: int = Field(1, ge=1)
     vllm_args: dict[str, Any] = Field(default_factory=dict)
     lm_eval_model: Literal["vllm", "hf"] = "vllm"
+
+    def options(self) -> EngineOptions:
+        """These settings as the bench options of the engine."""
+        return options_for(
+            self.name,
+            tensor_parallel_size=self.tensor_parallel_size,
+            pipeline_parallel_size=self.pipeline_parallel_size,
+            extra=self.vllm_args,
+            lm_eval_model=self.lm_eval_model,
+        )
 
 
 class RaySettings(_Strict):
@@ -120,22 +131,15 @@ class Sweep:
     jobs: list[Job]
     plans: dict[str, list[tuple[int, tuple[str, ...]]]]  # suite -> (seed, benchmarks)
     data_dir: Path | None
+    engine_options: EngineOptions
 
     def options(self, job: Job) -> BenchOptions:
-        engine = self.spec.engine
         return BenchOptions(
             suite=job.suite,
-            engine=engine.name,
             limit=self.spec.limit,
             data_dir=self.data_dir,
             seed=job.seed,
-            engine_options=engine_options(
-                engine.name,
-                tensor_parallel_size=engine.tensor_parallel_size,
-                pipeline_parallel_size=engine.pipeline_parallel_size,
-                extra=engine.vllm_args,
-                lm_eval_model=engine.lm_eval_model,
-            ),
+            engine_options=self.engine_options,
             benchmarks=job.benchmarks,
         )
 
@@ -175,6 +179,10 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(f"Sweep spec {path} not found.")
     spec = _load(path, SweepSpec)
     assert isinstance(spec, SweepSpec)
+    try:
+        engine_options = spec.engine.options()
+    except InputError as exc:
+        raise ConfigError(path, [f"engine: {exc}"]) from None
     base = path.resolve().parent
     models = [model for entry in spec.models for model in _models(entry, base)]
     names = [name for name, _ in models]
@@ -200,4 +208,4 @@ def load_sweep(path: str | Path) -> Sweep:
         for seed, benchmarks in plans[suite]
     ]
     data_dir = (base / spec.data_dir).resolve() if spec.data_dir else None
-    return Sweep(spec, jobs, plans, data_dir)
+    return Sweep(spec, jobs, plans, data_dir, engine_options)

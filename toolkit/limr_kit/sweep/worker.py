@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limr_kit.benchmarks.run import BenchOptions, EngineCache, run_bench
+from limr_kit.benchmarks.engine_options import EngineCache
+from limr_kit.benchmarks.run import BenchOptions, run_bench
 from limr_kit.sweep.spec import Job
 
 
