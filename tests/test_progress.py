@@ -10,14 +10,14 @@ from rich.progress import Progress as RichProgress
 from limr_kit._io import write_jsonl
 from limr_kit.console import ProgressBars
 from limr_kit.lim import load_trajectories
-from limr_kit.progress import Counter, ProgressEvent
+from limr_kit.progress import ProgressCounter, ProgressEvent
 from limr_kit.rewards.batch import grade_file
 from limr_kit.tinymodel import write_tiny_model
 
 
 def test_a_counter_reports_its_start_and_every_count_from_many_threads():
     events: list[ProgressEvent] = []
-    counter = Counter(events.append, "questions", 400, done=100)
+    counter = ProgressCounter(events.append, "questions", 400, done=100)
     threads = [threading.Thread(target=lambda: [counter.advance() for _ in range(75)]) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -25,7 +25,7 @@ def test_a_counter_reports_its_start_and_every_count_from_many_threads():
         thread.join()
     assert events[0] == ProgressEvent("questions", 100, 400)
     assert [event.done for event in events] == list(range(100, 401))  # one report per unit, none lost or repeated
-    Counter(None, "nobody watching", None).advance()  # no callback: nothing to report, no error
+    ProgressCounter(None, "nobody watching", None).advance()  # no callback: nothing to report, no error
 
 
 def test_bars_follow_events_one_task_each_with_metrics_in_the_description():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,14 @@ class ProgressEvent:
 Progress = Callable[[ProgressEvent], None]
 
 
-class Counter:
+def renamed(progress: Progress | None, name: Callable[[str], str]) -> Progress | None:
+    """``progress`` with each event's task renamed by ``name`` (e.g. a seed added); ``None`` stays ``None``."""
+    if progress is None:
+        return None
+    return lambda event: progress(replace(event, task=name(event.task)))
+
+
+class ProgressCounter:
     """Counts finished units of one task and reports each new count to ``progress`` (thread-safe).
 
     Made, it reports its starting count at once, so a display shows the task (and work done before a resume).

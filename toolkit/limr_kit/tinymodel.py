@@ -21,7 +21,7 @@ import numpy as np
 
 from limr_kit._io import staged_output, write_json
 from limr_kit.errors import InputError, MissingDependencyError
-from limr_kit.progress import Counter, Progress
+from limr_kit.progress import Progress, ProgressCounter
 
 
 DEFAULT_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -354,7 +354,7 @@ def _warm_start(
         draw = _example_sampler(tokenizer, random.Random(seed))
         pad = tokenizer.token_to_id(ENDOFTEXT)
         model.train()
-        steps_done = Counter(progress, "warm start", steps)
+        steps_done = ProgressCounter(progress, "warm start", steps)
         for _ in range(steps):
             batch = [draw() for _ in range(_WARM_START_BATCH)]
             length = max(len(prompt) + len(answer) for prompt, answer in batch)

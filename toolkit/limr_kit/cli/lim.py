@@ -247,7 +247,7 @@ def demo(
         def step(description: str):
             finish_last_step()
             task = bars.add_task(description, total=None)
-            return lambda done, total: bars.update(task, completed=done, total=total)
+            return lambda event: bars.update(task, completed=event.done, total=event.total)
 
         result = run_demo(out_dir, scale="quick" if quick else "standard", seed=seed, step=step)
         finish_last_step()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limr_kit.errors import InputError, UnknownNameError
-from limr_kit.progress import Counter, Progress
+from limr_kit.progress import Progress, ProgressCounter
 from limr_kit.rewards.jobs import COMPAT, Analysis, GradeJob
 from limr_kit.rewards.policies import BOXED, check_policy
 from limr_kit.rewards.pool import Outcome, WorkerPool
@@ -114,7 +114,9 @@ class Grader:
             for i in order
         ]
         grades: list[Grade | None] = [None] * len(items)
-        for index, outcome in zip(order, self.pool.run(jobs, Counter(progress, task, len(items))), strict=True):
+        for index, outcome in zip(
+            order, self.pool.run(jobs, ProgressCounter(progress, task, len(items))), strict=True
+        ):
             grades[index] = self._assemble(outcome)
         return grades  # type: ignore[return-value]
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 
 if TYPE_CHECKING:
-    from limr_kit.progress import Counter
+    from limr_kit.progress import ProgressCounter
 
 
 MAX_CHUNK = 64
@@ -147,7 +147,7 @@ class WorkerPool:
         worker.wait_ready()
         return worker
 
-    def run(self, jobs: Sequence[Any], finished: Counter | None = None) -> list[Outcome]:
+    def run(self, jobs: Sequence[Any], finished: ProgressCounter | None = None) -> list[Outcome]:
         """One outcome per job, in order, each counted in ``finished``. Neighbouring jobs share a chunk (and a
         worker's memo)."""
         if self._closed:
