@@ -11,7 +11,9 @@ import time
 
 import pytest
 
+from limr_kit.errors import InputError
 from limr_kit.rewards import GradeInput, Grader
+from limr_kit.rewards.batch import GradeSummary
 from limr_kit.rewards.extract import boxed_answers, last_boxed, limr_last_boxed
 from limr_kit.rewards.formatting import LIMR_REPETITION, has_repetition
 from limr_kit.rewards.normalize import normalize_answer
@@ -319,6 +321,11 @@ def test_grade_command_writes_rows_and_reports(tmp_path, run_cli):
     assert summary["disagreements"]["rows"] == 2
     assert summary["disagreements"]["by_change"] == {"correct -> mismatch": 1, "mismatch -> correct": 1}
     assert summary["disagreements"]["ids"] == ["a", "b"] and summary["answer_policy"] == "boxed"
+    typed = GradeSummary.from_dict(summary, "grade --json")  # the printed JSON is the typed summary, whole
+    assert typed.to_dict() == summary and typed.compared_with.mode == "limr-compat"
+    assert list(summary)[0] == "schema" and summary["written_to"] == str(out)
+    with pytest.raises(InputError, match="not a limr-kit grade summary of this version"):
+        GradeSummary.from_dict({**summary, "schema": "limr-kit/grade-summary@0"}, "old.json")
     graded = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in graded] == ["a", "b", "3", "4"]
     assert graded[0] == {

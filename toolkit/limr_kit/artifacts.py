@@ -35,7 +35,9 @@ class Artifact(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as written (``schema`` first; NaN as null; optional fields only where they were given)."""
-        return json.loads(dumps(self.model_dump(mode="json", by_alias=True, exclude_unset=True)))
+        data = json.loads(dumps(self.model_dump(mode="json", by_alias=True, exclude_unset=True)))
+        data.pop("schema", None)  # first, and written even when the default was not set explicitly
+        return {"schema": self.schema_name(), **data}
 
     def save(self, path: str | Path) -> Path:
         """Write atomically as indented JSON."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -13,10 +16,15 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+
+if TYPE_CHECKING:
+    from limr_kit.progress import ProgressEvent
 
 
 out = Console(soft_wrap=True)
@@ -36,6 +44,28 @@ def progress(*, transient: bool = False) -> Progress:
         transient=transient,
         disable=os.environ.get("LIMR_NO_PROGRESS") == "1",
     )
+
+
+class ProgressBars:
+    """Renders :class:`~limr_kit.progress.ProgressEvent` values: one bar per task, metrics in its description."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        metrics = " ".join(f"{key} {value:.3g}" for key, value in event.metrics.items())
+        description = f"{event.task} {metrics}".strip()
+        if event.task not in self.tasks:
+            self.tasks[event.task] = self.bars.add_task(description, total=event.total)
+        self.bars.update(self.tasks[event.task], completed=event.done, total=event.total, description=description)
+
+
+@contextmanager
+def progress_bars(*, transient: bool = False) -> Iterator[ProgressBars]:
+    """A :func:`progress` display that library progress events can be sent to."""
+    with progress(transient=transient) as bars:
+        yield ProgressBars(bars)
 
 
 def print_json(value: object) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from limr_kit._io import ensure_writable_dir, write_json, write_jsonl, write_text
 from limr_kit.errors import LimrError, OutputError
+from limr_kit.progress import Progress
 
 
 PAPER_FRACTION = 1389 / 8523  # LIMR's set over MATH's training set
@@ -132,16 +133,15 @@ def _tree_digest(folder: Path, names: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-Advance = Callable[[int, int | None], None]  # (work done, total work or None)
-Step = Callable[[str], Advance]  # a new step with its description
+Step = Callable[[str], Progress | None]  # a new step with its description; the step's progress goes there
 
 
-def _quiet_step(description: str) -> Advance:
-    return lambda done, total: None
+def _quiet_step(description: str) -> None:
+    return None
 
 
 def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, step: Step = _quiet_step) -> DemoResult:
-    """Run the experiment into ``out_dir``; ``step(description)`` starts a step and returns its progress callback."""
+    """Run the experiment into ``out_dir``; ``step(description)`` starts a step and returns where its progress goes."""
     from limr_kit.benchmarks import BenchOptions, run_bench
     from limr_kit.benchmarks.compare import compare_runs, plot_comparison, render
     from limr_kit.curate import curate
@@ -156,7 +156,7 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     write_json(out / _MARKER, {"scale": scale, "status": "running"})
 
     advance = step(f"base: the tiny model, warm-started {size.warm_start_steps} steps on additions")
-    base = write_tiny_model(out / "base", seed=seed, warm_start_steps=size.warm_start_steps, on_progress=advance)
+    base = write_tiny_model(out / "base", seed=seed, warm_start_steps=size.warm_start_steps, progress=advance)
     full_set = out / "data" / "full.jsonl"
     write_jsonl(full_set, demo_problems()[: size.problems])
 
@@ -164,7 +164,7 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
         advance = step(f"{name}: GRPO (TRL, CPU) on {samples} problems, every rollout's reward logged")
         overrides = Overrides(model=str(base), dataset=str(dataset), backend_args={"seed": seed, **settings})
         options = TrainOptions(out=out / "train" / name, overrides=overrides)
-        return train(DEMO_RECIPE, options, progress=lambda event: advance(event.done, event.total))
+        return train(DEMO_RECIPE, options, progress=advance)
 
     full = grpo("FULL", full_set, size.problems, {"num_train_epochs": size.epochs})
     step("LIM on FULL's trajectories: the LIMR subset, and RAND of the same size")
@@ -184,7 +184,7 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     for name, model in models.items():
         advance = step(f"bench {name} with vLLM on held-out additions")
         options = BenchOptions(suite=BENCH_SUITE, data_dir=data_dir, limit=size.bench_limit, seed=seed, fresh=True)
-        run_bench(str(model), out / "bench" / name, options, progress=_bench_progress(advance))
+        run_bench(str(model), out / "bench" / name, options, progress=advance)
     comparison = compare_runs([out / "bench" / name for name in RUN_NAMES], baseline=out / "bench" / "FULL")
     write_text(out / "compare.md", render(comparison, "markdown") + "\n")
     plot_comparison(comparison, out / "compare.png")
@@ -205,22 +205,6 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     write_text(out / "summary.md", render_summary(result) + "\n")
     write_json(out / _MARKER, result.to_dict())
     return result
-
-
-def _bench_progress(advance: Advance) -> Callable[[str, int, int], Callable[[], None]]:
-    """``run_bench``'s hook fed into one step's progress: questions answered of the benchmark's total."""
-
-    def hook(_benchmark: str, done: int, total: int) -> Callable[[], None]:
-        count = [done]
-        advance(done, total)
-
-        def one() -> None:
-            count[0] += 1
-            advance(count[0], total)
-
-        return one
-
-    return hook
 
 
 def _summary_row(comparison: Any, name: str, trained: Any) -> DemoRow:

@@ -21,6 +21,7 @@ import numpy as np
 
 from limr_kit._io import staged_output, write_json
 from limr_kit.errors import InputError, MissingDependencyError
+from limr_kit.progress import Progress, ProgressCounter
 
 
 DEFAULT_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -262,13 +263,13 @@ def write_tiny_model(
     max_position_embeddings: int = 1024,
     warm_start_steps: int = 0,
     spec: TinyModelSpec = TinyModelSpec(),
-    on_progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a tiny Qwen2 checkpoint folder to ``out_dir`` (replaced atomically) and return its path.
 
     The folder loads with ``AutoModelForCausalLM``/``AutoTokenizer.from_pretrained`` and ``vllm.LLM``.
     ``warm_start_steps`` > 0 trains the random weights that many steps on chat-formatted additions;
-    ``on_progress(step, total)`` is called after each step.
+    ``progress`` hears of each step (task ``warm start``).
     """
     _check(spec, max_position_embeddings, warm_start_steps)
     from safetensors.numpy import save_file
@@ -278,7 +279,7 @@ def write_tiny_model(
     config = _model_config(spec, max_position_embeddings, ids)
     weights = _random_weights(spec, seed)
     if warm_start_steps:
-        weights = _warm_start(weights, config, tokenizer, warm_start_steps, seed, on_progress)
+        weights = _warm_start(weights, config, tokenizer, warm_start_steps, seed, progress)
     with staged_output(out_dir) as stage:
         write_json(stage / "config.json", config, sort_keys=True)
         write_json(
@@ -331,7 +332,7 @@ def _warm_start(
     tokenizer: Any,
     steps: int,
     seed: int,
-    on_progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> dict[str, np.ndarray]:
     """Train ``steps`` AdamW steps on worked additions (loss on the answer only); returns the new weights.
 
@@ -353,7 +354,8 @@ def _warm_start(
         draw = _example_sampler(tokenizer, random.Random(seed))
         pad = tokenizer.token_to_id(ENDOFTEXT)
         model.train()
-        for step in range(steps):
+        steps_done = ProgressCounter(progress, "warm start", steps)
+        for _ in range(steps):
             batch = [draw() for _ in range(_WARM_START_BATCH)]
             length = max(len(prompt) + len(answer) for prompt, answer in batch)
             # Right padding needs no attention mask in a causal model; padded positions carry no loss.
@@ -366,8 +368,7 @@ def _warm_start(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            if on_progress:
-                on_progress(step + 1, steps)
+            steps_done.advance()
         state = model.state_dict()
         return {name: state[name].detach().numpy().copy() for name in weights}
     finally:

@@ -26,13 +26,13 @@ from limr_kit.benchmarks.data import BenchmarkData, Question
 from limr_kit.benchmarks.engine_options import HfOptions, VllmOptions, check_options
 from limr_kit.benchmarks.run import (
     BenchOptions,
-    ProgressHook,
     generate_and_grade,
     load_chat_model,
     prepare_output,
     tool_versions,
 )
 from limr_kit.errors import InputError
+from limr_kit.progress import Progress
 
 
 SCHEMA = "limr-kit/estimate@1"
@@ -176,11 +176,11 @@ def estimate_pass_rates(
     dataset: str | Path,
     out: str | Path,
     options: EstimateOptions | None = None,
-    progress: ProgressHook | None = None,
+    progress: Progress | None = None,
 ) -> EstimateResult:
     """Sample ``options.k`` answers per prompt of ``dataset`` with ``model_name``, grade them, write the reward log.
 
-    ``progress(name, done, total)`` returns the callback called once per finished prompt.
+    ``progress`` hears of each prompt finished.
     """
     options = options or EstimateOptions()
     decoding = _decoding(options)

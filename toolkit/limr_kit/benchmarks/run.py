@@ -28,6 +28,7 @@ from limr_kit.benchmarks.metrics import summarise_benchmark
 from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
 from limr_kit.errors import InputError
 from limr_kit.machine import installed_version
+from limr_kit.progress import Progress, ProgressCounter
 from limr_kit.rewards import GradeInput, Grader
 from limr_kit.rewards.normalize import normalize_answer
 from limr_kit.rewards.policies import BOXED, check_policy
@@ -309,9 +310,6 @@ def _results(
     }
 
 
-ProgressHook = Callable[[str, int, int], Callable[[], None]]
-
-
 def _load_suite(
     suite: SuiteSpec, specs: list[BenchmarkSpec], options: BenchOptions
 ) -> tuple[dict[str, BenchmarkData], dict[str, Any] | None]:
@@ -339,12 +337,12 @@ class _Recorder:
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
-            spec, question, prompt, completions, budget, advance = item
+            spec, question, prompt, completions, budget, answered = item
             try:
                 if self._failure is None:
                     self.store.add(_grade_record(self.grader, spec, question, prompt, completions, budget))
-                    if advance:
-                        advance()
+                    if answered:
+                        answered.advance()
             except BaseException as exc:  # re-raised in the caller by wait()
                 self._failure = exc
             finally:
@@ -358,10 +356,10 @@ class _Recorder:
         prompt: str | None,
         completions: list[Completion],
         budget: int | None,
-        advance: Callable[[], None] | None,
+        answered: ProgressCounter | None,
     ) -> None:
-        """Hand over a finished question (returns at once)."""
-        self._queue.put((spec, question, prompt, completions, budget, advance))
+        """Hand over a finished question (returns at once); ``answered`` counts it once saved."""
+        self._queue.put((spec, question, prompt, completions, budget, answered))
 
     def wait(self) -> None:
         """Block until everything handed over is saved; raise what went wrong on the way."""
@@ -382,20 +380,22 @@ def _complete_benchmark(
     context: int,
     seed: int,
     get_engine: Callable[[], Engine],
-    progress: ProgressHook | None,
+    progress: Progress | None,
 ) -> None:
     """Generate the questions of ``spec`` not yet saved; each is graded and saved as soon as it finishes."""
     todo = [question for question in data.questions if (spec.name, question.id) not in recorder.store.done]
     built = _build_requests(tokenizer, spec, todo, context, seed)
     for question in built.too_long:  # recorded as answered by nothing: wrong, and counted
         recorder.record(spec, question, None, [], None, None)
-    advance = progress(spec.name, len(data.questions) - len(built.requests), len(data.questions)) if progress else None
+    answered = ProgressCounter(
+        progress, spec.name, len(data.questions), done=len(data.questions) - len(built.requests)
+    )
     if built.requests:
         by_id = {question.id: question for question in todo}
         prompts = {request.key: request.prompt for request in built.requests}
 
         def finished(key: str, completions: list[Completion]) -> None:
-            recorder.record(spec, by_id[key], prompts[key], completions, built.max_new_tokens[key], advance)
+            recorder.record(spec, by_id[key], prompts[key], completions, built.max_new_tokens[key], answered)
 
         get_engine().generate(built.requests, finished)
     recorder.wait()
@@ -427,7 +427,7 @@ def generate_and_grade(
     options: BenchOptions,
     engine_settings: dict[str, Any],
     finished: Finished,
-    progress: ProgressHook | None = None,
+    progress: Progress | None = None,
     engines: EngineCache | None = None,
 ) -> None:
     """Generate and grade every question of ``work`` not yet in ``out/samples.jsonl``, appending each as it ends.
@@ -469,12 +469,12 @@ def run_bench(
     model_name: str,
     out: str | Path,
     options: BenchOptions | None = None,
-    progress: ProgressHook | None = None,
+    progress: Progress | None = None,
     engines: EngineCache | None = None,
 ) -> dict[str, Any]:
     """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
 
-    ``progress(benchmark, done, total)`` returns the callback to call once per finished question. With several
+    ``progress`` hears of each question answered (task: the benchmark's name). With several
     seeds, each runs in ``out/seed-<s>/`` and ``out/results.json`` is over the seeds (see benchmarks.seeds).
     ``engines``: the engines to take (and leave open) instead of starting and closing one.
     """

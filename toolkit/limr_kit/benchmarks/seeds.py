@@ -12,7 +12,6 @@ the seeds with replacement, and takes the mean score over the drawn seeds on the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,8 @@ from limr_kit.errors import InputError
 
 if TYPE_CHECKING:
     from limr_kit.benchmarks.engine_options import EngineCache
-    from limr_kit.benchmarks.run import BenchOptions, ProgressHook
+    from limr_kit.benchmarks.run import BenchOptions
+    from limr_kit.progress import Progress
 
 
 SEED_METHOD = (
@@ -155,12 +155,13 @@ def run_seeds(
     out: str | Path,
     options: BenchOptions,
     plan: list[tuple[int, tuple[str, ...]]],
-    progress: ProgressHook | None = None,
+    progress: Progress | None = None,
     engines: EngineCache | None = None,
 ) -> dict[str, Any]:
     """Each seed of ``plan`` as a bench run in ``out/seed-<s>/`` (one engine for all), then results over seeds."""
     from limr_kit.benchmarks.engine_options import EngineCache
     from limr_kit.benchmarks.run import run_bench
+    from limr_kit.progress import renamed
 
     out = Path(out)
     if (out / "run.json").is_file():
@@ -170,13 +171,9 @@ def run_seeds(
     shared = engines or EngineCache()
     try:
         for seed, benchmarks in plan:
-
-            def labelled(name: str, done: int, total: int, seed: int = seed) -> Callable[[], None]:
-                assert progress is not None
-                return progress(f"{name} seed {seed}", done, total)
-
+            labelled = renamed(progress, lambda task, seed=seed: f"{task} seed {seed}")
             one = replace(options, seed=seed, seeds=1, benchmarks=benchmarks)
-            run_bench(model_name, out / seed_folder(seed), one, labelled if progress else None, shared)
+            run_bench(model_name, out / seed_folder(seed), one, labelled, shared)
             results = aggregate_seeds(out, plan, options.seed)
     finally:
         if engines is None:

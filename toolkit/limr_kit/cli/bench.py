@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from limr_kit.cli._options import AnswerPolicyOpt, GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
-from limr_kit.console import err, out, print_json, progress
+from limr_kit.console import err, out, print_json, progress_bars
 from limr_kit.parsing import parse_assignments
 
 
@@ -40,16 +38,6 @@ DistributedBackendOpt = Annotated[
     str | None, typer.Option("--distributed-backend", help="vLLM: 'ray' (multi-node) or 'mp'.")
 ]
 VllmArgOpt = Annotated[list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")]
-
-
-def progress_hook(bars: Progress) -> Callable[[str, int, int], Callable[[], None]]:
-    """One bar per benchmark, starting at the questions already done; advanced once per finished question."""
-
-    def track(benchmark: str, done: int, total: int) -> Callable[[], None]:
-        task = bars.add_task(benchmark, total=total, completed=done)
-        return lambda: bars.advance(task)
-
-    return track
 
 
 def _results_table(results: dict[str, Any]) -> Table:
@@ -156,8 +144,8 @@ def bench(
         full=full,
         dedupe_across=dedupe_across,
     )
-    with progress() as bars:
-        results = run_bench(model, out_dir, options, progress=progress_hook(bars))
+    with progress_bars() as show:
+        results = run_bench(model, out_dir, options, progress=show)
     if as_json:
         print_json(results)
     else:

@@ -16,10 +16,9 @@ from limr_kit.cli.bench import (
     PipelineParallelOpt,
     TensorParallelOpt,
     VllmArgOpt,
-    progress_hook,
     vllm_args,
 )
-from limr_kit.console import err, out, print_json, progress
+from limr_kit.console import err, out, print_json, progress_bars
 
 
 class EstimateEngine(str, enum.Enum):
@@ -92,8 +91,8 @@ def estimate(
         ),
         fresh=fresh,
     )
-    with progress() as bars:
-        result = estimate_pass_rates(model, dataset, out_dir, options, progress=progress_hook(bars))
+    with progress_bars() as show:
+        result = estimate_pass_rates(model, dataset, out_dir, options, progress=show)
     summary = result.summary
     if as_json:
         print_json(summary)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import DataDirOpt, JsonOpt, OutOpt, StrictOpt, TextFieldOpt, ThresholdOpt, TopKOpt
-from limr_kit.console import err, out, print_json, progress
+from limr_kit.console import err, out, print_json, progress, progress_bars
 
 
 if TYPE_CHECKING:
@@ -147,9 +147,8 @@ def score(
         steps_per_epoch=steps_per_epoch,
         on_bad_row=on_bad_row.value,
     )
-    with progress(transient=True) as bar:
-        task = bar.add_task("reading trajectories", total=100)
-        loaded = load_trajectories(trajectories, options, on_progress=lambda pct: bar.update(task, completed=pct))
+    with progress_bars(transient=True) as show:
+        loaded = load_trajectories(trajectories, options, progress=show)
     selector = SelectorOptions(p_easy=p_easy, p_hard=p_hard, target=target, band=band, rollouts=rollouts)
     result = score_trajectories(
         loaded,
@@ -248,7 +247,7 @@ def demo(
         def step(description: str):
             finish_last_step()
             task = bars.add_task(description, total=None)
-            return lambda done, total: bars.update(task, completed=done, total=total)
+            return lambda event: bars.update(task, completed=event.done, total=event.total)
 
         result = run_demo(out_dir, scale="quick" if quick else "standard", seed=seed, step=step)
         finish_last_step()

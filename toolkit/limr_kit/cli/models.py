@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from limr_kit.console import out, progress
+from limr_kit.console import out, progress_bars
 
 
 def tiny_model(
@@ -30,14 +30,13 @@ def tiny_model(
     """Write a tiny Qwen2-architecture model with its own tokenizer and chat template, no download needed."""
     from limr_kit.tinymodel import write_tiny_model
 
-    with progress(transient=True) as bar:
-        task = bar.add_task("warm start", total=warm_start_steps, visible=warm_start_steps > 0)
+    with progress_bars(transient=True) as show:
         path = write_tiny_model(
             out_dir,
             seed=seed,
             max_position_embeddings=max_position_embeddings,
             warm_start_steps=warm_start_steps,
-            on_progress=lambda step, total: bar.update(task, completed=step),
+            progress=show,
         )
     table = Table(title=f"tiny model in {path}", show_header=True)
     table.add_column("file")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from limr_kit.cli._options import AnswerPolicyOpt, JsonOpt, PolicyChoice
-from limr_kit.console import out, print_json, progress
+from limr_kit.console import out, print_json, progress_bars
+
+
+if TYPE_CHECKING:
+    from limr_kit.rewards.batch import GradeSummary
 
 
 class ModeChoice(str, enum.Enum):
@@ -18,26 +22,24 @@ class ModeChoice(str, enum.Enum):
     limr_compat = "limr-compat"
 
 
-def _summary_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"grades ({summary['mode']} mode, {summary['answer_policy']} answers)", show_header=False)
-    table.add_row("rows", str(summary["rows"]))
-    table.add_row("accuracy", f"{summary['accuracy']:.1%} ({summary['correct']} correct)")
-    table.add_row("mean reward", f"{summary['mean_reward']:.3f}")
-    for reason, count in summary["by_reason"].items():
+def _summary_table(summary: GradeSummary) -> Table:
+    table = Table(title=f"grades ({summary.mode} mode, {summary.answer_policy} answers)", show_header=False)
+    table.add_row("rows", str(summary.rows))
+    table.add_row("accuracy", f"{summary.accuracy:.1%} ({summary.correct} correct)")
+    table.add_row("mean reward", f"{summary.mean_reward:.3f}")
+    for reason, count in summary.by_reason.items():
         table.add_row(f"  {reason}", str(count))
-    if "disagreements" in summary:
-        other = summary["compared_with"]
-        name = other["mode"] if other["mode"] != summary["mode"] else other["answer_policy"]
-        table.add_row(f"{name} accuracy", f"{other['accuracy']:.1%} ({other['correct']} correct)")
-        disagreements = summary["disagreements"]
-        table.add_row("rows that disagree", str(disagreements["rows"]))
-        for change, count in disagreements["by_change"].items():
+    if (other := summary.compared_with) is not None and (disagreements := summary.disagreements) is not None:
+        name = other.mode if other.mode != summary.mode else other.answer_policy
+        table.add_row(f"{name} accuracy", f"{other.accuracy:.1%} ({other.correct} correct)")
+        table.add_row("rows that disagree", str(disagreements.rows))
+        for change, count in disagreements.by_change.items():
             table.add_row(f"  {change}", str(count))
-        if disagreements["ids"]:
-            more = disagreements["rows"] - len(disagreements["ids"])
-            table.add_row("  ids", ", ".join(disagreements["ids"]) + (f" (+{more} more, see --out)" if more else ""))
-    if "written_to" in summary:
-        table.add_row("written to", summary["written_to"])
+        if disagreements.ids:
+            more = disagreements.rows - len(disagreements.ids)
+            table.add_row("  ids", ", ".join(disagreements.ids) + (f" (+{more} more, see --out)" if more else ""))
+    if summary.written_to is not None:
+        table.add_row("written to", summary.written_to)
     return table
 
 
@@ -65,8 +67,7 @@ def grade(
     """Grade predictions against gold answers: accuracy, rewards and counts by reason."""
     from limr_kit.rewards.batch import grade_file
 
-    with progress(transient=True) as bar:
-        task = bar.add_task("grading", total=None)
+    with progress_bars(transient=True) as show:
         report = grade_file(
             file,
             mode=mode.value,
@@ -75,9 +76,9 @@ def grade(
             timeout=timeout,
             compare=compare,
             compare_policy=compare_policy.value if compare_policy else None,
-            on_progress=lambda n: bar.advance(task, n),
+            progress=show,
         )
     if as_json:
-        print_json(report.summary)
+        print_json(report.summary.to_dict())
     else:
         out.print(_summary_table(report.summary))

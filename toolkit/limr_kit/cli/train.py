@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from limr_kit.cli._options import GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
-from limr_kit.console import err, out, print_json, progress
+from limr_kit.console import err, out, print_json, progress_bars
 
 
 class RewardModeChoice(str, enum.Enum):
@@ -66,7 +66,7 @@ def train(
     gpus: GpusOpt = None,
 ) -> None:
     """Train with a recipe: OpenRLHF PPO on GPUs (paper settings) or TRL GRPO here; every rollout's reward is logged."""
-    from limr_kit.train import Overrides, ProgressEvent, TrainOptions, default_run_folder, parse_assignments
+    from limr_kit.train import Overrides, TrainOptions, default_run_folder, parse_assignments
 
     run_folder = out_dir or default_run_folder(recipe)
     if image is not None:
@@ -85,16 +85,7 @@ def train(
         data_dir=data_dir,
         dry_run=dry_run,
     )
-    with progress() as bars:
-        tasks: dict[str, int] = {}
-
-        def show(event: ProgressEvent) -> None:
-            if event.phase not in tasks:
-                tasks[event.phase] = bars.add_task(event.phase, total=event.total)
-            metrics = " ".join(f"{key} {value:.3g}" for key, value in event.metrics.items())
-            description = f"{event.phase} {metrics}".strip()
-            bars.update(tasks[event.phase], completed=event.done, total=event.total, description=description)
-
+    with progress_bars() as show:
         result = run_training(recipe, options, progress=show)
     if as_json:
         print_json(result.to_dict())

@@ -10,18 +10,19 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from limr_kit.lim.inputs import InputFile
+from limr_kit.progress import Progress, ProgressEvent
 
 
 Aggregate = Literal["pass-rate", "mean"]
 TimeSource = Literal["epoch", "step", "step-file", "position"]
 
+READING = "reading trajectories"  # the progress task of the aggregation
 _STEP_IN_NAME = re.compile(r"step_(\d+)")
 
 
@@ -80,7 +81,7 @@ def aggregate_long(
     samples_per_prompt: int | None,
     steps_per_epoch: int | None,
     ordered_by_clock: bool = False,
-    on_progress: Callable[[float], None] | None = None,
+    progress: Progress | None = None,
 ) -> LongAggregation:
     """Stream all rows through DuckDB and return the per-(sample, epoch) matrix.
 
@@ -134,7 +135,7 @@ def aggregate_long(
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
-    _execute_with_progress(con, f"CREATE TEMP TABLE grouped AS {grouped}", on_progress)
+    _execute_with_progress(con, f"CREATE TEMP TABLE grouped AS {grouped}", progress)
     rows_ok, bad_rows = con.execute("SELECT coalesce(sum(n), 0), coalesce(sum(n_bad), 0) FROM grouped").fetchone()
     if files[0].format == "csv":
         bad_rows += con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
@@ -155,9 +156,9 @@ def aggregate_long(
     return _to_matrix(per_epoch, int(rows_ok), int(bad_rows))
 
 
-def _execute_with_progress(con, sql: str, on_progress: Callable[[float], None] | None) -> None:
-    """Run ``sql`` in a worker thread, reporting DuckDB's percent done to ``on_progress``."""
-    if on_progress is None:
+def _execute_with_progress(con, sql: str, progress: Progress | None) -> None:
+    """Run ``sql`` in a worker thread, reporting DuckDB's percent done to ``progress``."""
+    if progress is None:
         con.execute(sql)
         return
     failure: list[BaseException] = []
@@ -174,8 +175,8 @@ def _execute_with_progress(con, sql: str, on_progress: Callable[[float], None] |
         worker.join(0.2)
         percent = con.query_progress() if worker.is_alive() else 100.0
         if percent >= 0:
-            on_progress(percent)
-    on_progress(100.0)
+            progress(ProgressEvent(READING, percent, 100.0))
+    progress(ProgressEvent(READING, 100.0, 100.0))
     if failure:
         raise failure[0]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -13,6 +12,7 @@ from limr_kit.errors import InputError
 from limr_kit.lim.engine import Aggregate, TimeSource, aggregate_long, time_source_for
 from limr_kit.lim.inputs import collect_inputs
 from limr_kit.lim.rows import first_bad_long_row, read_wide, sample_keys, torn_tail_count
+from limr_kit.progress import Progress
 
 
 Layout = Literal["long", "wide"]
@@ -66,7 +66,7 @@ class TrajectorySet:
 def load_trajectories(
     source: str | Path,
     options: ReadOptions | None = None,
-    on_progress: Callable[[float], None] | None = None,
+    progress: Progress | None = None,
 ) -> TrajectorySet:
     """Read trajectories from a file, a folder of shards or a glob.
 
@@ -113,7 +113,7 @@ def load_trajectories(
         samples_per_prompt=options.samples_per_prompt,
         steps_per_epoch=options.steps_per_epoch,
         ordered_by_clock="time" in keys,
-        on_progress=on_progress,
+        progress=progress,
     )
     torn = torn_tail_count(files)
     unexpected_bad = aggregation.bad_rows - torn

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from limr_kit._io import check_output_file, iter_jsonl, write_jsonl
+from limr_kit.artifacts import Artifact
 from limr_kit.errors import BadRowError, InputError
+from limr_kit.progress import Progress
 from limr_kit.rewards.grader import COMPAT, Grade, GradeInput, Grader
 from limr_kit.rewards.policies import BOXED, check_policy
 
@@ -17,12 +20,58 @@ from limr_kit.rewards.policies import BOXED, check_policy
 SHOWN_DISAGREEMENTS = 20  # row ids listed in the summary (all of them are in --out)
 
 
+class GradeCounts(BaseModel):
+    """How one (mode, answer policy) graded the rows."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mode: str
+    answer_policy: str
+    rows: int
+    correct: int
+    accuracy: float
+    mean_reward: float
+    by_reason: dict[str, int]
+
+    @classmethod
+    def of(cls, mode: str, policy: str, grades: list[Grade]) -> GradeCounts:
+        correct = sum(grade.correct for grade in grades)
+        return cls(
+            mode=mode,
+            answer_policy=policy,
+            rows=len(grades),
+            correct=correct,
+            accuracy=correct / len(grades),
+            mean_reward=sum(grade.reward for grade in grades) / len(grades),
+            by_reason=dict(Counter(grade.reason for grade in grades).most_common()),
+        )
+
+
+class Disagreements(BaseModel):
+    """Rows the two settings grade differently: how many, by change of reason, the first few ids."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rows: int
+    by_change: dict[str, int]
+    ids: list[str]
+
+
+class GradeSummary(Artifact, GradeCounts):
+    """What ``limr-kit grade`` reports (``--json``): its counts, and those of the setting compared with."""
+
+    WHAT: ClassVar[str] = "limr-kit grade summary"
+    REDO: ClassVar[str] = "Run `limr-kit grade --json` again."
+    schema_id: Literal["limr-kit/grade-summary@1"] = Field("limr-kit/grade-summary@1", alias="schema")
+    compared_with: GradeCounts | None = None
+    disagreements: Disagreements | None = None
+    written_to: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class GradeReport:
-    """Per-row grades and the summary printed by ``limr-kit grade``."""
+    """Per-row grades (as written to ``--out``) and the summary."""
 
     rows: list[dict[str, Any]]
-    summary: dict[str, Any]
+    summary: GradeSummary
 
 
 def read_grade_inputs(path: str | Path) -> tuple[list[str], list[GradeInput]]:
@@ -43,19 +92,6 @@ def read_grade_inputs(path: str | Path) -> tuple[list[str], list[GradeInput]]:
     if not items:
         raise BadRowError(path, None, "no rows to grade")
     return ids, items
-
-
-def _summarise(mode: str, policy: str, grades: list[Grade]) -> dict[str, Any]:
-    correct = sum(grade.correct for grade in grades)
-    return {
-        "mode": mode,
-        "answer_policy": policy,
-        "rows": len(grades),
-        "correct": correct,
-        "accuracy": correct / len(grades),
-        "mean_reward": sum(grade.reward for grade in grades) / len(grades),
-        "by_reason": dict(Counter(grade.reason for grade in grades).most_common()),
-    }
 
 
 def _row(sample_id: str, grade: Grade) -> dict[str, Any]:
@@ -87,7 +123,7 @@ def _other_setting(mode: str, policy: str, compare: bool, compare_policy: str | 
     return None
 
 
-def _compare(rows: list[dict[str, Any]], grades: list[Grade], others: list[Grade], label: str) -> dict[str, Any]:
+def _compare(rows: list[dict[str, Any]], grades: list[Grade], others: list[Grade], label: str) -> Disagreements:
     """Each row gets the other verdict under ``label``; the summary counts and lists the rows that disagree."""
     changes: Counter[str] = Counter()
     where: list[str] = []
@@ -98,7 +134,7 @@ def _compare(rows: list[dict[str, Any]], grades: list[Grade], others: list[Grade
         if grade.correct != other.correct or grade.reward != other.reward:
             changes[f"{grade.reason} -> {other.reason}"] += 1
             where.append(row["id"])
-    return {"rows": len(where), "by_change": dict(changes.most_common()), "ids": where[:SHOWN_DISAGREEMENTS]}
+    return Disagreements(rows=len(where), by_change=dict(changes.most_common()), ids=where[:SHOWN_DISAGREEMENTS])
 
 
 def grade_file(
@@ -110,7 +146,7 @@ def grade_file(
     timeout: float = 2.0,
     compare: bool = False,
     compare_policy: str | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> GradeReport:
     """Grade every row of ``path``; with ``compare`` also in the other mode, with ``compare_policy`` also under
     that answer policy, reporting where the two disagree."""
@@ -120,17 +156,19 @@ def grade_file(
         check_output_file(out)  # before the grading work, not after it
     ids, items = read_grade_inputs(path)
     with Grader(mode, policy=policy, timeout=timeout) as grader:
-        grades = grader.grade_many(items, on_progress)
+        grades = grader.grade_many(items, progress, f"grading ({mode}, {policy})")
     rows = [_row(sample_id, grade) for sample_id, grade in zip(ids, grades, strict=True)]
-    summary = _summarise(mode, policy, grades)
+    extra: dict[str, Any] = {}
     if other is not None:
         other_mode, other_policy = other
         with Grader(other_mode, policy=other_policy, timeout=timeout) as grader:
-            others = grader.grade_many(items, on_progress)
+            others = grader.grade_many(items, progress, f"grading ({other_mode}, {other_policy})")
         label = other_mode if other_mode != mode else other_policy
-        summary["compared_with"] = _summarise(other_mode, other_policy, others)
-        summary["disagreements"] = _compare(rows, grades, others, label)
+        extra["compared_with"] = GradeCounts.of(other_mode, other_policy, others)
+        extra["disagreements"] = _compare(rows, grades, others, label)
     if out is not None:
         write_jsonl(out, rows)
-        summary["written_to"] = str(out)
+        extra["written_to"] = str(out)
+    counts = GradeCounts.of(mode, policy, grades).model_dump()
+    summary = GradeSummary(**counts, **extra)
     return GradeReport(rows, summary)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limr_kit.errors import InputError, UnknownNameError
+from limr_kit.progress import Progress, ProgressCounter
 from limr_kit.rewards.jobs import COMPAT, Analysis, GradeJob
 from limr_kit.rewards.policies import BOXED, check_policy
 from limr_kit.rewards.pool import Outcome, WorkerPool
@@ -102,8 +103,10 @@ class Grader:
         """Grade one response."""
         return self.grade_many([GradeInput(prediction, gold, finish_reason)])[0]
 
-    def grade_many(self, items: Sequence[GradeInput], on_progress: Callable[[int], None] | None = None) -> list[Grade]:
-        """Grade responses in parallel; ``on_progress`` gets the number of responses finished."""
+    def grade_many(
+        self, items: Sequence[GradeInput], progress: Progress | None = None, task: str = "grading"
+    ) -> list[Grade]:
+        """Grade responses in parallel; ``progress`` hears of each one finished, as ``task``."""
         # Rollouts of one prompt share its gold: keeping them together sends them to one worker's memo.
         order = sorted(range(len(items)), key=lambda index: str(items[index].gold))
         jobs = [
@@ -111,7 +114,9 @@ class Grader:
             for i in order
         ]
         grades: list[Grade | None] = [None] * len(items)
-        for index, outcome in zip(order, self.pool.run(jobs, on_progress), strict=True):
+        for index, outcome in zip(
+            order, self.pool.run(jobs, ProgressCounter(progress, task, len(items))), strict=True
+        ):
             grades[index] = self._assemble(outcome)
         return grades  # type: ignore[return-value]
 

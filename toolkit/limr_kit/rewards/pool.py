@@ -24,10 +24,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+
+if TYPE_CHECKING:
+    from limr_kit.progress import ProgressCounter
 
 
 MAX_CHUNK = 64
@@ -143,8 +147,9 @@ class WorkerPool:
         worker.wait_ready()
         return worker
 
-    def run(self, jobs: Sequence[Any], on_done: Callable[[int], None] | None = None) -> list[Outcome]:
-        """One outcome per job, in order. Neighbouring jobs share a chunk (and a worker's memo)."""
+    def run(self, jobs: Sequence[Any], finished: ProgressCounter | None = None) -> list[Outcome]:
+        """One outcome per job, in order, each counted in ``finished``. Neighbouring jobs share a chunk (and a
+        worker's memo)."""
         if self._closed:
             raise RuntimeError("the grading pool is closed")
         outcomes = [Outcome() for _ in jobs]
@@ -155,8 +160,8 @@ class WorkerPool:
             """The current job is over: move on, or hand the worker back when the chunk is done."""
             assignment.position += 1
             assignment.restart_clocks(self.timeout)
-            if on_done:
-                on_done(1)
+            if finished:
+                finished.advance()
             if assignment.position == len(assignment.indices):
                 del active[assignment.worker.conn]
                 self._idle.put(assignment.worker)
@@ -167,8 +172,8 @@ class WorkerPool:
             del active[assignment.worker.conn]
             pending.extendleft(reversed(assignment.indices[assignment.position + 1 :]))
             self._idle.put(self._replace(assignment.worker))
-            if on_done:
-                on_done(1)
+            if finished:
+                finished.advance()
 
         while pending or active:
             while pending and (worker := self._checkout(block=not active)) is not None:

@@ -3,13 +3,11 @@
 from limr_kit.parsing import parse_assignments
 from limr_kit.train.recipes import LoadedRecipe, Overrides, Recipe, load_recipe, recipe_names
 from limr_kit.train.run import TrainOptions, TrainResult, default_run_folder, train
-from limr_kit.train.trl_backend import ProgressEvent
 
 
 __all__ = [
     "LoadedRecipe",
     "Overrides",
-    "ProgressEvent",
     "Recipe",
     "TrainOptions",
     "TrainResult",

@@ -12,6 +12,7 @@ from typing import Any
 from limr_kit._io import sha256_file, write_json, write_jsonl, write_text
 from limr_kit.errors import InputError, OutputError
 from limr_kit.machine import installed_version
+from limr_kit.progress import Progress
 from limr_kit.train.data import Problem, dataset_path, openrlhf_row, read_problems, trl_row
 from limr_kit.train.openrlhf import (
     SUPPORTED,
@@ -24,7 +25,7 @@ from limr_kit.train.openrlhf import (
     plan_launch,
 )
 from limr_kit.train.recipes import LoadedRecipe, Overrides, Recipe, TinyModelSource, load_recipe, with_overrides
-from limr_kit.train.trl_backend import ProgressEvent, ProgressFn, grpo_config_args, prompts_per_step, run_grpo
+from limr_kit.train.trl_backend import grpo_config_args, prompts_per_step, run_grpo
 
 
 PROMPTS = Path("data") / "prompts.jsonl"
@@ -118,18 +119,13 @@ class _Run:
         if "run.json" not in self.files:
             self.files.append("run.json")
 
-    def write_tiny_model(self, progress: ProgressFn | None) -> None:
+    def write_tiny_model(self, progress: Progress | None) -> None:
         if not isinstance(self.recipe.model, TinyModelSource):
             return
         from limr_kit.tinymodel import write_tiny_model
 
         tiny = self.recipe.model.tiny
-
-        def report(step: int, total: int) -> None:
-            if progress:
-                progress(ProgressEvent("tiny model warm start", step, total))
-
-        write_tiny_model(self.model, seed=tiny.seed, warm_start_steps=tiny.warm_start_steps, on_progress=report)
+        write_tiny_model(self.model, seed=tiny.seed, warm_start_steps=tiny.warm_start_steps, progress=progress)
         self.files.append("base-model")
 
     def result(self, command: tuple[str, ...] | None = None, script: str | None = None) -> TrainResult:
@@ -198,7 +194,7 @@ def _prepare(recipe_ref: str | Path, options: TrainOptions) -> _Run:
     return _Run(loaded, recipe, options, out, model, problems, record, notes=notes if empty else [])
 
 
-def _train_trl(run: _Run, progress: ProgressFn | None) -> TrainResult:
+def _train_trl(run: _Run, progress: Progress | None) -> TrainResult:
     recipe, out = run.recipe, run.out
     config = grpo_config_args(
         recipe.trl, out=out, model=run.model, warmup_steps=recipe.warmup_steps, where=run.loaded.path
@@ -232,7 +228,7 @@ def _train_trl(run: _Run, progress: ProgressFn | None) -> TrainResult:
     return run.result()
 
 
-def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
+def _train_openrlhf(run: _Run, progress: Progress | None) -> TrainResult:
     recipe, out = run.recipe, run.out
     if not run.options.dry_run:
         ensure_can_launch()
@@ -296,7 +292,7 @@ def _train_openrlhf(run: _Run, progress: ProgressFn | None) -> TrainResult:
     return run.result(plan.command, plan.script)
 
 
-def train(recipe: str | Path, options: TrainOptions, progress: ProgressFn | None = None) -> TrainResult:
+def train(recipe: str | Path, options: TrainOptions, progress: Progress | None = None) -> TrainResult:
     """Train with a recipe (a name such as ``tiny-grpo`` or a YAML path) into ``options.out``.
 
     Writes ``OUT/data/prompts.jsonl`` (the backend's prompt file) and ``OUT/run.json`` (the recipe as resolved, the

@@ -5,32 +5,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from limr_kit._io import staged_output, write_jsonl
 from limr_kit.errors import ConfigError, TrainError
+from limr_kit.progress import Progress, ProgressEvent
 from limr_kit.train.openrlhf import substitute
 from limr_kit.train.recipes import RewardSpec
 
 
 # What a CPU run must use (GRPOConfig's bf16 and gradient checkpointing defaults fail or crawl there).
 CPU_SETTINGS = {"use_cpu": True, "bf16": False, "fp16": False, "gradient_checkpointing": False}
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """Training progress: ``done`` of ``total`` steps of ``phase``, with the latest logged metrics."""
-
-    phase: str
-    done: int
-    total: int | None
-    metrics: Mapping[str, float] = field(default_factory=dict)
-
-
-ProgressFn = Callable[[ProgressEvent], None]
 
 
 def grpo_config_args(
@@ -94,7 +81,7 @@ def eos_token_ids(model: str) -> list[int]:
     return sorted(ids)
 
 
-def _progress_callback(progress: ProgressFn) -> Any:
+def _progress_callback(progress: Progress) -> Any:
     from transformers import TrainerCallback
 
     class RichProgress(TrainerCallback):
@@ -136,7 +123,7 @@ def run_grpo(
     config_args: Mapping[str, Any],
     reward: RewardSpec,
     out: Path,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     cpu_threads: int | None = None,
     raw_prompts: bool = False,
 ) -> int:
