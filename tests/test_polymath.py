@@ -372,3 +372,17 @@ def test_classify_gives_natural_its_categories(run_cli, tmp_path):
     assert result.code == 0, result.stderr
     chosen = json.loads((tmp_path / "sel/selection.json").read_text())["chosen"]
     assert [(c["category"], c["id"]) for c in chosen] == [("Geometry", "t1")]
+
+
+def test_a_sample_file_is_json_or_json_lines_and_a_bad_line_is_named(tmp_path):
+    from limr_kit.errors import BadRowError
+    from limr_kit.polymath.sample import read_sample
+
+    lines = tmp_path / "samples.jsonl"
+    lines.write_text(
+        '{"name": "a", "question": "1+1?", "answer": "2"}\n{"name": "b", "question": "2+2?", "answer": "4"}\n'
+    )
+    assert read_sample(lines, "b").answer == "4"
+    lines.write_text('{"name": "a", "question": "1+1?", "answer": "2"}\n{"name": "b",\n')
+    with pytest.raises(BadRowError, match=r"samples.jsonl:2: malformed JSON"):
+        read_sample(lines, "a")

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from limr_kit._io import iter_jsonl
 from limr_kit.errors import InputError
 
 
@@ -35,10 +36,7 @@ def read_sample(path: Path, name: str | None = None) -> Sample:
         data = json.loads(text)
         rows = data.get("chosen", [data]) if isinstance(data, dict) else None
     except ValueError:
-        try:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as exc:
-            raise InputError(f"{path} is neither JSON nor JSON lines: {exc}") from exc
+        rows = [row for _, row in iter_jsonl(path)]  # not one JSON value: JSON lines, or a BadRowError
     if not rows or not all(isinstance(row, dict) for row in rows):
         raise InputError(f"{path} holds no sample object.")
     if name is not None:
