@@ -192,6 +192,7 @@ def publish_here(here, *args: str) -> dict:
 
 
 def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
+    """A `limr-kit bench` run folder written directly: results.json as the bench writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     decoding = {"temperature": 0.4, "top_p": 0.95, "max_new_tokens": 3072, "n": 4, "seed": 0}
     results = {
