@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from limr_kit._io import ensure_writable_dir, write_jsonl
+from limr_kit._io import ensure_writable_dir
 
 
 def simulate_pass_rates(n_samples: int, n_epochs: int, seed: int = 0) -> np.ndarray:
@@ -68,26 +68,3 @@ def write_reward_log(
         for handle in handles:
             handle.close()
     return shards
-
-
-def write_simulated_dataset(path: str | Path, n_samples: int = 600, seed: int = 0) -> Path:
-    """A small arithmetic dataset whose ``id`` values match the simulated log's sample ids."""
-    rng = np.random.default_rng(seed + 2)
-    rows = []
-    for sample in range(n_samples):
-        a, b = (int(x) for x in rng.integers(2, 99, size=2))
-        rows.append({"id": f"q{sample:05d}", "prompt": f"What is {a} + {b}?", "answer": str(a + b)})
-    write_jsonl(path, rows)
-    return Path(path)
-
-
-def simulated_curation(out_dir: Path) -> Path:
-    """``limr-kit score`` and ``curate`` on the simulated run (170 of 600 kept); returns the curate folder."""
-    from limr_kit.curate import curate
-    from limr_kit.lim import load_trajectories, score_trajectories, write_score_outputs
-
-    write_reward_log(out_dir / "rewards")
-    dataset = write_simulated_dataset(out_dir / "dataset.jsonl")
-    write_score_outputs(score_trajectories(load_trajectories(out_dir / "rewards"), "lim"), out_dir / "scores")
-    curate(out_dir / "scores" / "scores.jsonl", dataset, "id", out_dir / "curated")
-    return out_dir / "curated"

@@ -78,13 +78,13 @@ def _results(folder: Path, *, limit: int | None = None, status: str = "complete"
 
 @pytest.fixture
 def checkpoint(tmp_path) -> Path:
-    import torch
-    from safetensors.torch import save_file
+    import numpy as np
+    from safetensors.numpy import save_file
 
     folder = tmp_path / "ckpt"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"}))
-    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    save_file({"w": np.zeros(2, dtype=np.float32)}, str(folder / "model.safetensors"))
     return folder
 
 

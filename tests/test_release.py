@@ -1,7 +1,9 @@
 """`limr-kit publish` and `limr-kit pull` with the real huggingface_hub, datasets and transformers clients.
 
-The CLI and the clients run in subprocesses (they read HF_* settings at import) against a local Hub
-server on a free loopback port.
+Against a local Hub server on a free loopback port. The CLI runs in this process (it reaches the server by
+--endpoint) unless the test is about settings read at import (HF_HOME, HF_HUB_OFFLINE) or about what a fresh
+process sees; the clients that read a release back (datasets, transformers) run in subprocesses, as a user's would.
+The artifacts published are small ones built directly.
 """
 
 from __future__ import annotations
@@ -30,17 +32,66 @@ SHARED_LIMR = REPO_ROOT.parent / "shared" / "data" / "limr"
 TOKEN = "hf_" + "R" * 34
 
 
+def write_score_run(folder: Path, scores: dict[str, float], threshold: float = 0.6) -> Path:
+    """A `limr-kit score --method lim` output written directly: scores.jsonl and summary.json; returns scores.jsonl."""
+    from limr_kit import __version__
+    from limr_kit._io import write_jsonl
+    from limr_kit.lim.report import ScoreSummary
+
+    ranked = sorted(scores, key=lambda key: -scores[key])
+    selected = [key for key in ranked if scores[key] >= threshold]
+    write_jsonl(
+        folder / "scores.jsonl",
+        [
+            {"sample_id": key, "score": score, "selected": key in selected, "rank": ranked.index(key) + 1}
+            for key, score in scores.items()
+        ],
+    )
+    values = list(scores.values())
+    ScoreSummary.build(
+        method="lim",
+        parameters={"threshold": threshold, "strict": False},
+        counts={"in": len(scores), "scored": len(scores), "dropped": 0, "selected": len(selected)},
+        dropped_by_reason={},
+        dropped_samples=[],
+        score_stats={"min": min(values), "max": max(values), "mean": sum(values) / len(values)},
+        n_epochs=4,
+        reference_curve=[0.2, 0.4, 0.6, 0.7],
+        warnings=[],
+        input={"paths": [str(folder / "rewards.jsonl")], "file_format": "jsonl", "rows_read": 32 * len(scores)},
+        toolkit={"name": "limr-kit", "version": __version__},
+    ).save(folder / "summary.json")
+    return folder / "scores.jsonl"
+
+
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory) -> Path:
-    """A real `limr-kit curate` output: a simulated run, scored and curated (170 rows)."""
-    from simulated_run import simulated_curation
+    """A real `limr-kit curate` output of 24 problems, over LIM scores written directly (12 kept)."""
+    from limr_kit._io import write_jsonl
+    from limr_kit.curate import curate
 
-    return simulated_curation(tmp_path_factory.mktemp("simulated"))
+    folder = tmp_path_factory.mktemp("scored")
+    rows = [{"id": f"q{i:05d}", "prompt": f"What is {i} + {2 * i}?", "answer": str(3 * i)} for i in range(24)]
+    write_jsonl(folder / "dataset.jsonl", rows)
+    scores = write_score_run(folder, {row["id"]: round(0.95 - 0.04 * i, 2) for i, row in enumerate(rows)})
+    return curate(scores, folder / "dataset.jsonl", "id", folder / "curated").out_dir
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    """A tiny Qwen2 checkpoint (model.safetensors + config.json)."""
+    """A checkpoint folder as publishing checks it: config.json and one safetensors file."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    folder = tmp_path_factory.mktemp("ckpt")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"}))
+    save_file({"w": np.zeros(2, dtype=np.float32)}, str(folder / "model.safetensors"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def qwen_checkpoint(tmp_path_factory) -> Path:
+    """A tiny Qwen2 checkpoint that transformers loads (model.safetensors + config.json)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
@@ -54,7 +105,7 @@ def checkpoint(tmp_path_factory) -> Path:
         vocab_size=300,
         max_position_embeddings=256,
     )
-    folder = tmp_path_factory.mktemp("ckpt")
+    folder = tmp_path_factory.mktemp("qwen")
     Qwen2ForCausalLM(config).save_pretrained(folder)
     return folder
 
@@ -82,8 +133,22 @@ def hub(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def here(hub, run_cli, monkeypatch):
+    """Run the CLI in this process against ``hub`` (by --endpoint, with its token); the checks of :func:`limr`."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+
+    def run(*args: str, expect: int = 0, endpoint: str | None = None):
+        result = run_cli(*args, "--endpoint", endpoint or hub.url)
+        assert result.code == expect, result.stdout + result.stderr
+        assert TOKEN not in result.stdout + result.stderr
+        return result
+
+    return run
+
+
 def limr(hub, *args: str, expect: int = 0, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the CLI; check the exit status and that the token never shows."""
+    """Run the CLI in a fresh process; check the exit status and that the token never shows."""
     result = subprocess.run(
         [sys.executable, "-m", "limr_kit", *args], env=env or hub.env, capture_output=True, text=True, timeout=300
     )
@@ -122,7 +187,12 @@ def publish_json(hub, *args: str) -> dict:
     return json.loads(limr(hub, "publish", *args, "--json").stdout)
 
 
+def publish_here(here, *args: str) -> dict:
+    return json.loads(here("publish", *args, "--json").stdout)
+
+
 def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
+    """A `limr-kit bench` run folder written directly: results.json as the bench writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     decoding = {"temperature": 0.4, "top_p": 0.95, "max_new_tokens": 3072, "n": 4, "seed": 0}
     results = {
@@ -161,8 +231,8 @@ def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
     return folder
 
 
-def test_publish_dataset_then_load_dataset_returns_the_curated_rows(hub, curated):
-    result = publish_json(hub, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1")
+def test_publish_dataset_then_load_dataset_returns_the_curated_rows(hub, here, curated):
+    result = publish_here(here, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1")
     assert result["commit"] and not result["unchanged"] and result["tag_action"] == "created"
     assert sorted(result["uploaded"]) == [
         "README.md",
@@ -196,8 +266,8 @@ def test_publish_dataset_then_load_dataset_returns_the_curated_rows(hub, curated
         assert response.read() == (curated / "score_hist.png").read_bytes()
 
 
-def test_dry_run_prints_files_and_card_and_writes_nothing(hub, curated):
-    result = limr(hub, "publish", "dataset", str(curated), "--repo", "org/dry", "--dry-run")
+def test_dry_run_prints_files_and_card_and_writes_nothing(hub, here, curated):
+    result = here("publish", "dataset", str(curated), "--repo", "org/dry", "--dry-run")
     for name in ("README.md", "data/train-00000-of-00001.parquet", "score_hist.png", "curation/manifest.json"):
         assert name in result.stdout
     assert f"{(curated / 'train.parquet').stat().st_size:,}" in result.stdout
@@ -205,24 +275,24 @@ def test_dry_run_prints_files_and_card_and_writes_nothing(hub, curated):
     assert repos(hub) == []
 
 
-def test_republishing_unchanged_content_makes_no_commit(hub, curated):
-    first = publish_json(hub, "dataset", str(curated), "--repo", "org/limr-demo")
-    again = limr(hub, "publish", "dataset", str(curated), "--repo", "org/limr-demo")
+def test_republishing_unchanged_content_makes_no_commit(hub, here, curated):
+    first = publish_here(here, "dataset", str(curated), "--repo", "org/limr-demo")
+    again = here("publish", "dataset", str(curated), "--repo", "org/limr-demo")
     assert "Unchanged" in again.stdout and "no new commit" in again.stdout
     commits = api_get(hub, "/api/datasets/org/limr-demo/commits/main")
     assert [c["id"] for c in commits][0] == first["commit"] and len(commits) == 2  # initial commit + the publish
 
 
-def test_existing_tag_is_not_moved_without_force(hub, curated):
-    first = publish_json(hub, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1")
-    refused = limr(
-        hub, "publish", "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1", "--title", "New", expect=1
+def test_existing_tag_is_not_moved_without_force(hub, here, curated):
+    first = publish_here(here, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1")
+    refused = here(
+        "publish", "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1", "--title", "New", expect=1
     )
     assert "Tag 'v1' already exists" in refused.stderr and "--force" in refused.stderr
     assert api_get(hub, "/api/datasets/org/limr-demo")["sha"] == first["commit"]  # nothing published
 
-    moved = publish_json(
-        hub, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1", "--title", "New", "--force"
+    moved = publish_here(
+        here, "dataset", str(curated), "--repo", "org/limr-demo", "--tag", "v1", "--title", "New", "--force"
     )
     assert moved["tag_action"] == "moved" and moved["commit"] != first["commit"]
     tags = api_get(hub, "/api/datasets/org/limr-demo/refs")["tags"]
@@ -257,14 +327,14 @@ def test_token_from_the_stored_login_is_used(hub, curated, tmp_path):
 
 
 @pytest.mark.slow
-def test_publish_model_pull_it_load_it_and_read_model_index(hub, checkpoint, tmp_path):
+def test_publish_model_pull_it_load_it_and_read_model_index(hub, here, qwen_checkpoint, tmp_path):
     results = write_results(tmp_path / "bench-run")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("algorithm: ppo\nlearning_rate: 1.0e-6\n")
-    published = publish_json(
-        hub,
+    published = publish_here(
+        here,
         "model",
-        str(checkpoint),
+        str(qwen_checkpoint),
         "--repo",
         "org/limr-tiny",
         "--results",
@@ -293,7 +363,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 from huggingface_hub import ModelCard
 model = AutoModelForCausalLM.from_pretrained({str(out)!r})
-original = load_file({str(checkpoint / "model.safetensors")!r})
+original = load_file({str(qwen_checkpoint / "model.safetensors")!r})
 same = all(torch.equal(model.state_dict()[name], tensor) for name, tensor in original.items())
 card = ModelCard.load("org/limr-tiny")
 evals = [(e.dataset_name, e.metric_type, e.metric_value, e.metric_args) for e in card.data.eval_results]
@@ -313,7 +383,7 @@ print(json.dumps({{"same": same, "evals": evals, "base": card.data.base_model, "
 
 @pytest.mark.slow
 def test_endpoint_option_alone_reaches_the_hub(hub, curated, tmp_path):
-    """--endpoint without HF_ENDPOINT: datasets reads its endpoint at import, so it must be set first."""
+    """--endpoint without HF_ENDPOINT, in a fresh process: every client (datasets too) uses the endpoint given."""
     env = {key: value for key, value in hub.env.items() if key != "HF_ENDPOINT"}
     published = json.loads(
         limr(
@@ -368,7 +438,7 @@ def test_offline_pull_comes_from_the_cache(hub, curated):
     assert "not in the local cache" in missing.stderr
 
 
-def test_a_token_like_string_in_the_data_or_card_blocks_publishing(hub, tmp_path):
+def test_a_token_like_string_in_the_data_or_card_blocks_publishing(hub, here, tmp_path):
     from limr_kit.curate import curate
 
     leaked = "hf_" + "L" * 34
@@ -378,11 +448,10 @@ def test_a_token_like_string_in_the_data_or_card_blocks_publishing(hub, tmp_path
     (tmp_path / "scores.json").write_text(json.dumps([{"id": r["id"], "score": 0.9} for r in rows]))
     curate(tmp_path / "scores.json", tmp_path / "data.json", "id", tmp_path / "curated")
 
-    result = limr(hub, "publish", "dataset", str(tmp_path / "curated"), "--repo", "org/leak", expect=1)
+    result = here("publish", "dataset", str(tmp_path / "curated"), "--repo", "org/leak", expect=1)
     assert "data/train-00000-of-00001.parquet contains a token-like string" in result.stderr
     assert leaked not in result.stdout + result.stderr
-    card = limr(
-        hub,
+    card = here(
         "publish",
         "dataset",
         str(tmp_path / "curated"),
@@ -429,7 +498,9 @@ def _closed_port() -> int:
         ("bad results", "results.json: invalid configuration"),
     ],
 )
-def test_bad_input_is_one_clear_error_and_nothing_is_published(hub, curated, checkpoint, tmp_path, case, message):
+def test_bad_input_is_one_clear_error_and_nothing_is_published(
+    hub, here, curated, checkpoint, tmp_path, case, message
+):
     dataset, model = ["publish", "dataset"], ["publish", "model"]
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -447,23 +518,48 @@ def test_bad_input_is_one_clear_error_and_nothing_is_published(hub, curated, che
         "empty dir": [*dataset, str(empty), "--repo", "org/x"],
         "no score column": [*dataset, str(_without_score_column(curated, tmp_path / "cut")), "--repo", "org/x"],
         "invalid repo id": [*dataset, str(curated), "--repo", "not/a/repo"],
-        "unreachable endpoint": [
-            *dataset,
-            str(curated),
-            "--repo",
-            "org/x",
-            "--endpoint",
-            f"http://127.0.0.1:{_closed_port()}",
-        ],
+        "unreachable endpoint": [*dataset, str(curated), "--repo", "org/x"],
         "checkpoint without config": [*model, str(no_config), "--repo", "org/x"],
         "checkpoint without safetensors": [*model, str(no_weights), "--repo", "org/x"],
         "bad results": [*model, str(checkpoint), "--repo", "org/x", "--results", str(bad_results)],
     }[case]
-    result = limr(hub, *args, expect=1)
+    closed = f"http://127.0.0.1:{_closed_port()}" if case == "unreachable endpoint" else None
+    result = here(*args, expect=1, endpoint=closed)
     assert re.findall(r"^Error:", result.stderr, re.MULTILINE) == ["Error:"], result.stderr
     assert message in " ".join(result.stderr.split()), result.stderr
     assert "Traceback" not in result.stderr
     assert repos(hub) == []
+
+
+def test_one_process_publishes_to_and_pulls_from_two_hubs(curated, tmp_path, monkeypatch):
+    """Each call talks to the Hub of the HfApi it is given; HF_ENDPOINT (here a Hub that is not there) is not read."""
+    from huggingface_hub import HfApi
+
+    from limr_kit.errors import InputError
+    from limr_kit.release import PublishOptions, publish_dataset, pull
+
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    with HubServer(tmp_path / "a", port=0) as first, HubServer(tmp_path / "b", port=0) as second:
+        urls = [first.url, second.url]
+        apis = [HfApi(endpoint=url, token=False) for url in urls]
+        published = [
+            publish_dataset(curated, "org/two", PublishOptions(api=api, tag="v1"), title=f"Set {i}")
+            for i, api in enumerate(apis)
+        ]
+        pulled = [
+            pull("dataset", "org/two@v1", api=api, cache_dir=tmp_path / "cache", out=tmp_path / "pulled" / str(i))
+            for i, api in enumerate(apis)
+        ]
+        with pytest.raises(InputError, match="differs from the given HfApi"):
+            publish_dataset(curated, "org/two", PublishOptions(endpoint=urls[1], api=apis[0]))
+    assert [item.endpoint for item in published] == urls
+    assert [item.commit for item in pulled] == [item.commit for item in published]
+    assert published[0].commit != published[1].commit
+    for i in range(2):
+        assert f"# Set {i}" in (tmp_path / "pulled" / str(i) / "README.md").read_text()
+    assert (tmp_path / "pulled" / "0" / "data" / "train-00000-of-00001.parquet").read_bytes() == (
+        curated / "train.parquet"
+    ).read_bytes()
 
 
 class _FlakyProxy(http.server.BaseHTTPRequestHandler):
@@ -508,13 +604,13 @@ class _FlakyProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_transient_5xx_and_connection_resets_are_retried(hub, curated):
+def test_transient_5xx_and_connection_resets_are_retried(hub, here, curated):
     _FlakyProxy.target, _FlakyProxy.faults = hub.url, {"503", "reset"}
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FlakyProxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         endpoint = f"http://127.0.0.1:{proxy.server_address[1]}"
-        result = limr(hub, "publish", "dataset", str(curated), "--repo", "org/flaky", "--endpoint", endpoint, "--json")
+        result = here("publish", "dataset", str(curated), "--repo", "org/flaky", "--json", endpoint=endpoint)
     finally:
         proxy.shutdown()
     assert _FlakyProxy.faults == set()  # both faults happened

@@ -10,12 +10,8 @@ published to a local Hub and pulled back.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,14 +107,6 @@ def _prepare_out(out_dir: Path) -> Path:
     return out_dir
 
 
-def _limr_kit(*args: str, env: dict[str, str]) -> dict[str, Any]:
-    """Run a limr-kit command in a fresh process (the Hub clients read their endpoint at import) and read its JSON."""
-    done = subprocess.run([sys.executable, "-m", "limr_kit", *args, "--json"], capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise LimrError(f"demo step 'limr-kit {args[0]} {args[1]}' failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout)
-
-
 def _same_rows(original: Path, *pulled: Path) -> bool:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -189,8 +177,9 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     write_text(out / "compare.md", render(comparison, "markdown") + "\n")
     plot_comparison(comparison, out / "compare.png")
 
-    step("publish the LIMR subset and model to a local Hub, pull both back")
-    published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=size.bench_limit is not None)
+    advance = step("publish the LIMR subset and model to a local Hub, pull both back")
+    partial = size.bench_limit is not None
+    published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=partial, advance=advance)
 
     rows = tuple(_summary_row(comparison, name, runs.get(name)) for name in RUN_NAMES)
     files = {
@@ -248,30 +237,35 @@ def render_summary(result: DemoResult) -> str:
     return "\n".join([*table, *("| " + " | ".join(line) + " |" for line in lines[1:])])
 
 
-def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool) -> dict[str, str]:
+def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool, advance: Advance) -> dict[str, str]:
     """Publish the subset and the model (card from its bench run), pull both back, check the bytes match."""
+    from huggingface_hub import HfApi
+
     from limr_kit.hub import HubServer
+    from limr_kit.release import PublishOptions, publish_dataset, publish_model, pull
 
     with HubServer(out / "hub", port=0) as hub:
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": hub.url,
-            "HF_HOME": str(out / "hf-home"),
-            "HF_HUB_DISABLE_XET": "1",
-            "LIMR_NO_PROGRESS": "1",
-        }
-        env.pop("HF_TOKEN", None)  # the demo's server is open on loopback; never send a real token to it
-        dataset = _limr_kit("publish", "dataset", str(subset), "--repo", _REPO_SET, "--tag", _TAG, env=env)
-        checkpoint = _limr_kit(
-            "publish", "model", str(model), "--repo", _REPO_MODEL, "--tag", _TAG,
-            "--results", str(out / "bench" / "LIMR"), "--dataset", f"{_REPO_SET}@{_TAG}",
-            *(["--allow-partial"] if partial else []), env=env,
-        )  # fmt: skip
-        _limr_kit("pull", "dataset", f"{_REPO_SET}@{_TAG}", "--out", str(out / "pulled" / "dataset"), env=env)
-        _limr_kit("pull", "model", f"{_REPO_MODEL}@{_TAG}", "--out", str(out / "pulled" / "model"), env=env)
+        api = HfApi(endpoint=hub.url, token=False)  # the demo's server is open on loopback; never send a real token
+        options, cache = PublishOptions(api=api, tag=_TAG), out / "hf-home" / "hub"
+        advance(0, 4)
+        dataset = publish_dataset(subset, _REPO_SET, options)
+        advance(1, 4)
+        checkpoint = publish_model(
+            model,
+            _REPO_MODEL,
+            options,
+            results=(out / "bench" / "LIMR",),
+            dataset=f"{_REPO_SET}@{_TAG}",
+            allow_partial=partial,
+        )
+        advance(2, 4)
+        pull("dataset", f"{_REPO_SET}@{_TAG}", out=out / "pulled" / "dataset", api=api, cache_dir=cache)
+        advance(3, 4)
+        pull("model", f"{_REPO_MODEL}@{_TAG}", out=out / "pulled" / "model", api=api, cache_dir=cache)
+        advance(4, 4)
     if not _same_rows(subset / "train.parquet", *(out / "pulled" / "dataset" / "data").glob("*.parquet")):
         raise LimrError(f"demo: the dataset pulled into {out / 'pulled' / 'dataset'} differs from {subset}.")
     names = ("config.json", "model.safetensors")
     if _tree_digest(model, names) != _tree_digest(out / "pulled" / "model", names):
         raise LimrError(f"demo: the model pulled into {out / 'pulled' / 'model'} differs from {model}.")
-    return {_REPO_SET: dataset["commit"], _REPO_MODEL: checkpoint["commit"]}
+    return {_REPO_SET: str(dataset.commit), _REPO_MODEL: str(checkpoint.commit)}

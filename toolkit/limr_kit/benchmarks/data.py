@@ -129,13 +129,13 @@ def load_benchmark(
 
 
 def _hub_questions(spec: BenchmarkSpec, origin: str) -> tuple[list[Question], dict[str, Any]]:
-    from limr_kit.hub.client import connect, hub_errors
-
-    session = connect()
     import datasets
 
+    from limr_kit.hub.client import connect, datasets_endpoint, hub_errors
+
+    session = connect()
     hub = spec.hub
-    with hub_errors(session, f"loading {hub.dataset}"):
+    with hub_errors(session, f"loading {hub.dataset}"), datasets_endpoint(session):
         info = session.api.dataset_info(hub.dataset, revision=hub.revision)
         table = datasets.load_dataset(hub.dataset, hub.config, revision=info.sha, split=hub.split)
     rows = (

@@ -6,10 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limr_kit.errors import InputError
 
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 _FINGERPRINT_BYTES = 1 << 20
 
@@ -41,8 +44,8 @@ def fingerprint(folder: Path) -> str:
     return "local-" + digest.hexdigest()
 
 
-def resolve_model(model: str) -> ResolvedModel:
-    """A checkpoint folder (with config.json) as is; a Hub id is downloaded at its revision."""
+def resolve_model(model: str, *, api: HfApi | None = None) -> ResolvedModel:
+    """A checkpoint folder (with config.json) as is; a Hub id is downloaded at its revision (from ``api``'s Hub)."""
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -55,11 +58,11 @@ def resolve_model(model: str) -> ResolvedModel:
     from limr_kit.hub.client import connect, hub_errors, parse_spec
 
     repo_id, revision = parse_spec(model)
-    session = connect()
+    session = connect(api=api)
     from huggingface_hub import snapshot_download
 
     with hub_errors(session, f"downloading model {model}"):
-        snapshot = Path(snapshot_download(repo_id, revision=revision, token=session.token))
+        snapshot = Path(snapshot_download(repo_id, revision=revision, endpoint=session.endpoint, token=session.auth))
     if not (snapshot / "config.json").is_file():
         raise InputError(f"Hub repo {repo_id} has no config.json: it is not a model checkpoint.")
     return ResolvedModel(repo_id, snapshot, revision, snapshot.name)

@@ -232,12 +232,12 @@ SUPERGPQA_DATASET = "m-a-p/SuperGPQA"
 
 def _hub_table(dataset: str, revision: str | None, config: str | None, split: str):
     """A Hub dataset split read at ``revision`` (its head when None), and the commit it was read at."""
-    from limr_kit.hub.client import connect, hub_errors
-
-    session = connect()
     import datasets
 
-    with hub_errors(session, f"loading {dataset}"):
+    from limr_kit.hub.client import connect, datasets_endpoint, hub_errors
+
+    session = connect()
+    with hub_errors(session, f"loading {dataset}"), datasets_endpoint(session):
         sha = session.api.dataset_info(dataset, revision=revision).sha
         return datasets.load_dataset(dataset, config, revision=sha, split=split), sha
 

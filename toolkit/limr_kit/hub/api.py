@@ -266,7 +266,7 @@ class HubApi:
                 raise ApiError(400, f"LFS object {oid} for {path} was never uploaded.")
             size = self.store.object_path(oid).stat().st_size
             pointer = _lfs_pointer(oid, size)
-            from huggingface_hub.utils.sha import git_hash  # imported late: it reads HF_ENDPOINT
+            from huggingface_hub.utils.sha import git_hash
 
             tree[path] = dict(sha256=oid, size=size, oid=git_hash(pointer), lfs=True, pointerSize=len(pointer))
         elif key == "deletedFile":

@@ -1,9 +1,10 @@
-"""Shared Hub client setup: endpoint, environment, token, error translation, retries, secret scanning.
+"""Shared Hub client setup: endpoint, token, error translation, retries, secret scanning.
 
-``huggingface_hub`` and ``datasets`` read their settings when first imported, so :func:`connect` sets the
-environment (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET``) before importing them. Xet is off by default: the
-public Hub still accepts classic LFS uploads and the local server (``limr-kit hub serve``) speaks only
-LFS; set ``HF_HUB_DISABLE_XET=0`` to use Xet against the public Hub.
+Every call takes its endpoint from an ``HfApi`` (or an endpoint URL) given to it, never from ``HF_ENDPOINT``
+having been set before ``huggingface_hub`` or ``datasets`` was imported, so one process can talk to two Hubs;
+``HF_ENDPOINT`` is only the default when neither is given. Xet is off by default: the public Hub still accepts
+classic LFS uploads and the local server (``limr-kit hub serve``) speaks only LFS; set ``HF_HUB_DISABLE_XET=0``
+to use Xet against the public Hub.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ TOKEN_PATTERN = re.compile(rb"(?:hf_|api_org_)[A-Za-z0-9]{30,}")
 RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 _TRANSIENT_STATUS = {408, 412, 429, 500, 502, 503, 504}  # 412: the branch moved; the next attempt re-reads it
 _SCAN_OVERLAP = 256
+_TRUE = ("1", "true", "yes", "on")
 
 T = TypeVar("T")
 
@@ -53,8 +54,7 @@ _REPO_ID = re.compile(r"[A-Za-z0-9_.-]{1,96}/[A-Za-z0-9_.-]{1,96}")  # ASCII: `\
 def check_repo_id(repo_id: str) -> str:
     """``repo_id`` if it is a valid ``namespace/name`` Hub id (the Hub's own rules).
 
-    Checked without importing ``huggingface_hub``: it must be imported only after :func:`connect` has set
-    the endpoint, which ``datasets`` reads at import time.
+    Checked without importing ``huggingface_hub`` (slow to import), so bad input fails fast.
     """
     problems = []
     if not _REPO_ID.fullmatch(repo_id):
@@ -85,27 +85,54 @@ class HubSession:
     token: str | None = field(repr=False)
 
     @property
+    def auth(self) -> str | bool:
+        """The ``token`` argument for ``huggingface_hub`` calls: ``False`` when there is none, so none is looked up."""
+        return self.token or False
+
+    @property
     def offline(self) -> bool:
         from huggingface_hub import constants
 
         return bool(constants.HF_HUB_OFFLINE)
 
 
-def connect(endpoint: str | None = None) -> HubSession:
-    """Configure the client environment, then an ``HfApi`` for ``endpoint`` with the user's token."""
-    url = resolve_endpoint(endpoint)
-    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
-    if "huggingface_hub" not in sys.modules:
-        os.environ["HF_ENDPOINT"] = url
+def connect(endpoint: str | None = None, *, api: HfApi | None = None) -> HubSession:
+    """A session on ``api``, or on an ``HfApi`` for ``endpoint`` with the user's token (``HF_TOKEN``, else the login).
+
+    An ``api`` made with ``token=False`` sends no token; one made with ``token=None`` uses the user's.
+    """
+    url = resolve_endpoint(endpoint if api is None else api.endpoint)
+    if api is not None and endpoint is not None and resolve_endpoint(endpoint) != url:
+        raise InputError(f"Endpoint '{endpoint}' differs from the given HfApi's ({url}); give one of them.")
     from huggingface_hub import HfApi, constants, get_token
 
     from limr_kit import __version__
 
-    if os.environ["HF_HUB_DISABLE_XET"].strip().lower() in ("1", "true", "yes", "on"):
-        constants.HF_HUB_DISABLE_XET = True  # read at call time; covers a huggingface_hub imported earlier
-    token = get_token()  # HF_TOKEN, else the token saved by `hf auth login`
-    api = HfApi(endpoint=url, token=token, library_name="limr-kit", library_version=__version__)
+    # Xet stays off unless HF_HUB_DISABLE_XET says otherwise; huggingface_hub reads the setting at call time
+    constants.HF_HUB_DISABLE_XET = os.environ.get("HF_HUB_DISABLE_XET", "1").strip().lower() in _TRUE
+    if api is None:
+        token = get_token()
+        api = HfApi(endpoint=url, token=token, library_name="limr-kit", library_version=__version__)
+    else:
+        token = api.token if isinstance(api.token, str) else (None if api.token is False else get_token())
     return HubSession(api, url, token)
+
+
+@contextlib.contextmanager
+def datasets_endpoint(session: HubSession) -> Iterator[None]:
+    """``datasets`` calls inside talk to the session's endpoint (``datasets`` keeps one, read from ``HF_ENDPOINT``).
+
+    It is a module setting of ``datasets``, read at call time: set for the block, then restored (one Hub at a time).
+    """
+    from datasets import config
+
+    saved = config.HF_ENDPOINT, config.HUB_DATASETS_URL
+    config.HF_ENDPOINT = session.endpoint
+    config.HUB_DATASETS_URL = session.endpoint + saved[1].removeprefix(saved[0])
+    try:
+        yield
+    finally:
+        config.HF_ENDPOINT, config.HUB_DATASETS_URL = saved
 
 
 def _redact(text: str, token: str | None) -> str:

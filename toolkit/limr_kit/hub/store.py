@@ -168,7 +168,7 @@ class Store:
     def add_blob(self, tree: dict[str, Any], path: str, data: bytes) -> dict[str, Any]:
         """Store ``data`` as a regular (non-LFS) file at ``path`` of ``tree``; returns the tree."""
         oid = self.receive_object(iter([data]))
-        from huggingface_hub.utils.sha import git_hash  # imported late: it reads HF_ENDPOINT
+        from huggingface_hub.utils.sha import git_hash
 
         tree[path] = {"sha256": oid, "size": len(data), "oid": git_hash(data), "lfs": False}
         return tree

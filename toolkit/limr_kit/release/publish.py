@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limr_kit.errors import HubError, InputError
 from limr_kit.hub.client import (
@@ -26,6 +26,9 @@ from limr_kit.hub.client import (
     with_retries,
 )
 
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 log = logging.getLogger("limr_kit.release")
 
@@ -99,9 +102,10 @@ class ReleasePlan:
 
 @dataclass(frozen=True, slots=True)
 class PublishOptions:
-    """Where and how to publish."""
+    """Where and how to publish: to ``api`` (an ``HfApi`` with its endpoint and token) or to ``endpoint``."""
 
-    endpoint: str | None = None
+    endpoint: str | None = None  # default: HF_ENDPOINT, else the public Hub
+    api: HfApi | None = field(default=None, repr=False)
     private: bool = False
     tag: str | None = None
     force: bool = False
@@ -158,8 +162,9 @@ def publish(plan: ReleasePlan, options: PublishOptions) -> PublishResult:
     if options.dry_run:
         for item in plan.files:  # no token is read in a dry run: look for token-like strings only
             scan_for_secrets(item.path_in_repo, item.data)
-        return PublishResult(plan, resolve_endpoint(options.endpoint), options.revision, True)
-    session = connect(options.endpoint)
+        endpoint = options.api.endpoint if options.api is not None else options.endpoint
+        return PublishResult(plan, resolve_endpoint(endpoint), options.revision, True)
+    session = connect(options.endpoint, api=options.api)
     for item in plan.files:
         scan_for_secrets(item.path_in_repo, item.data, session.token)
     sent: dict[str, tuple[str, ...]] = {}

@@ -7,13 +7,24 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limr_kit._io import staged_output
 from limr_kit.errors import HubError, InputError
-from limr_kit.hub.client import REPO_TYPES, HubSession, connect, hub_errors, parse_spec, with_retries
+from limr_kit.hub.client import (
+    REPO_TYPES,
+    HubSession,
+    connect,
+    datasets_endpoint,
+    hub_errors,
+    parse_spec,
+    with_retries,
+)
 from limr_kit.release.publish import file_oids
 
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -44,24 +55,39 @@ class PullResult:
         }
 
 
-def pull(repo_type: str, spec: str, *, out: str | Path | None = None, endpoint: str | None = None) -> PullResult:
+def pull(
+    repo_type: str,
+    spec: str,
+    *,
+    out: str | Path | None = None,
+    endpoint: str | None = None,
+    api: HfApi | None = None,
+    cache_dir: str | Path | None = None,
+) -> PullResult:
     """Download ``spec`` (``ID[@REVISION]``) into the Hub cache, verify every file, copy it to ``out`` if given.
 
-    A dataset is also loaded once with ``datasets`` (from the files just verified), so that
-    ``datasets.load_dataset(ID)`` works offline afterwards. With ``HF_HUB_OFFLINE=1`` the snapshot comes from
-    the cache (pulled before) and is verified against the content ids the cache recorded for that commit.
+    From ``api`` (an ``HfApi``: its endpoint and token), else from ``endpoint`` with the user's token. Into the
+    user's Hub cache, or into ``cache_dir``. A dataset pulled into the user's cache is also loaded once with
+    ``datasets`` (from the files just verified), so that ``datasets.load_dataset(ID)`` works offline afterwards.
+    With ``HF_HUB_OFFLINE=1`` the snapshot comes from the cache (pulled before) and is verified against the
+    content ids the cache recorded for that commit.
     """
     if repo_type not in REPO_TYPES:
         raise InputError(f"Cannot pull a '{repo_type}'; choose one of {', '.join(REPO_TYPES)}.")
     repo_id, revision = parse_spec(spec)
-    session = connect(endpoint)  # before importing huggingface_hub/datasets: they read the endpoint on import
+    session = connect(endpoint, api=api)
     from huggingface_hub import snapshot_download
 
     def download() -> tuple[Path, dict[str, str] | None]:
         try:
             path = Path(
                 snapshot_download(
-                    repo_id, repo_type=repo_type, revision=revision, endpoint=session.endpoint, token=session.token
+                    repo_id,
+                    repo_type=repo_type,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    endpoint=session.endpoint,
+                    token=session.auth,
                 )
             )
         except ValueError as exc:  # huggingface_hub refuses a file name that would leave the download folder
@@ -76,9 +102,9 @@ def pull(repo_type: str, spec: str, *, out: str | Path | None = None, endpoint: 
         commit = snapshot.name
     files = verify_snapshot(snapshot, expected)
     warnings = ()
-    if repo_type == "dataset" and not session.offline:
-        with hub_errors(session, f"loading dataset {spec} with datasets"):
-            warnings = _prepare_datasets_cache(repo_id, commit, session.token)
+    if repo_type == "dataset" and not session.offline and cache_dir is None:
+        with hub_errors(session, f"loading dataset {spec} with datasets"), datasets_endpoint(session):
+            warnings = _prepare_datasets_cache(repo_id, commit, session.auth)
     path = snapshot
     if out is not None:
         with staged_output(out) as stage:
@@ -89,7 +115,7 @@ def pull(repo_type: str, spec: str, *, out: str | Path | None = None, endpoint: 
     return PullResult(repo_id, repo_type, revision, commit, path, files, session.offline, warnings)
 
 
-def _prepare_datasets_cache(repo_id: str, commit: str, token: str | None) -> tuple[str, ...]:
+def _prepare_datasets_cache(repo_id: str, commit: str, token: str | bool) -> tuple[str, ...]:
     """Load the dataset once at ``commit`` so ``datasets`` has it cached; a warning if it cannot load it."""
     import datasets
     from datasets.exceptions import DatasetsError
