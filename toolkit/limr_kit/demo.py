@@ -19,7 +19,7 @@ from typing import Any
 
 from limr_kit._io import ensure_writable_dir, write_json, write_jsonl, write_text
 from limr_kit.errors import LimrError, OutputError
-from limr_kit.progress import Progress
+from limr_kit.progress import Progress, ProgressCounter
 
 
 PAPER_FRACTION = 1389 / 8523  # LIMR's set over MATH's training set
@@ -143,16 +143,16 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     out = _prepare_out(Path(out_dir))
     write_json(out / _MARKER, {"scale": scale, "status": "running"})
 
-    advance = step(f"base: the tiny model, warm-started {size.warm_start_steps} steps on additions")
-    base = write_tiny_model(out / "base", seed=seed, warm_start_steps=size.warm_start_steps, progress=advance)
+    report = step(f"base: the tiny model, warm-started {size.warm_start_steps} steps on additions")
+    base = write_tiny_model(out / "base", seed=seed, warm_start_steps=size.warm_start_steps, progress=report)
     full_set = out / "data" / "full.jsonl"
     write_jsonl(full_set, demo_problems()[: size.problems])
 
     def grpo(name: str, dataset: Path, samples: int, settings: dict[str, Any]) -> Any:
-        advance = step(f"{name}: GRPO (TRL, CPU) on {samples} problems, every rollout's reward logged")
+        report = step(f"{name}: GRPO (TRL, CPU) on {samples} problems, every rollout's reward logged")
         overrides = Overrides(model=str(base), dataset=str(dataset), backend_args={"seed": seed, **settings})
         options = TrainOptions(out=out / "train" / name, overrides=overrides)
-        return train(DEMO_RECIPE, options, progress=advance)
+        return train(DEMO_RECIPE, options, progress=report)
 
     full = grpo("FULL", full_set, size.problems, {"num_train_epochs": size.epochs})
     step("LIM on FULL's trajectories: the LIMR subset, and RAND of the same size")
@@ -170,16 +170,16 @@ def run_demo(out_dir: str | Path, *, scale: str = "standard", seed: int = 0, ste
     data_dir = write_held_out_suite(out / "bench-data")
     models = {"base": base, **{name: out / "train" / name / "model" for name in runs}}
     for name, model in models.items():
-        advance = step(f"bench {name} with vLLM on held-out additions")
+        report = step(f"bench {name} with vLLM on held-out additions")
         options = BenchOptions(suite=BENCH_SUITE, data_dir=data_dir, limit=size.bench_limit, seed=seed, fresh=True)
-        run_bench(str(model), out / "bench" / name, options, progress=advance)
+        run_bench(str(model), out / "bench" / name, options, progress=report)
     comparison = compare_runs([out / "bench" / name for name in RUN_NAMES], baseline=out / "bench" / "FULL")
     write_text(out / "compare.md", render(comparison, "markdown") + "\n")
     plot_comparison(comparison, out / "compare.png")
 
-    advance = step("publish the LIMR subset and model to a local Hub, pull both back")
+    report = step("publish the LIMR subset and model to a local Hub, pull both back")
     partial = size.bench_limit is not None
-    published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=partial, advance=advance)
+    published = _publish_and_pull(out, out / "sets" / "LIMR", models["LIMR"], partial=partial, progress=report)
 
     rows = tuple(_summary_row(comparison, name, runs.get(name)) for name in RUN_NAMES)
     files = {
@@ -237,7 +237,9 @@ def render_summary(result: DemoResult) -> str:
     return "\n".join([*table, *("| " + " | ".join(line) + " |" for line in lines[1:])])
 
 
-def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool, advance: Advance) -> dict[str, str]:
+def _publish_and_pull(
+    out: Path, subset: Path, model: Path, *, partial: bool, progress: Progress | None
+) -> dict[str, str]:
     """Publish the subset and the model (card from its bench run), pull both back, check the bytes match."""
     from huggingface_hub import HfApi
 
@@ -247,9 +249,9 @@ def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool, ad
     with HubServer(out / "hub", port=0) as hub:
         api = HfApi(endpoint=hub.url, token=False)  # the demo's server is open on loopback; never send a real token
         options, cache = PublishOptions(api=api, tag=_TAG), out / "hf-home" / "hub"
-        advance(0, 4)
+        parts = ProgressCounter(progress, "publish", 4)  # dataset, model, and each pulled back
         dataset = publish_dataset(subset, _REPO_SET, options)
-        advance(1, 4)
+        parts.advance()
         checkpoint = publish_model(
             model,
             _REPO_MODEL,
@@ -258,11 +260,11 @@ def _publish_and_pull(out: Path, subset: Path, model: Path, *, partial: bool, ad
             dataset=f"{_REPO_SET}@{_TAG}",
             allow_partial=partial,
         )
-        advance(2, 4)
+        parts.advance()
         pull("dataset", f"{_REPO_SET}@{_TAG}", out=out / "pulled" / "dataset", api=api, cache_dir=cache)
-        advance(3, 4)
+        parts.advance()
         pull("model", f"{_REPO_MODEL}@{_TAG}", out=out / "pulled" / "model", api=api, cache_dir=cache)
-        advance(4, 4)
+        parts.advance()
     if not _same_rows(subset / "train.parquet", *(out / "pulled" / "dataset" / "data").glob("*.parquet")):
         raise LimrError(f"demo: the dataset pulled into {out / 'pulled' / 'dataset'} differs from {subset}.")
     names = ("config.json", "model.safetensors")
