@@ -184,8 +184,10 @@ def test_bad_old_or_truncated_bench_results_are_one_clear_error(tmp_path):
     (checkpoint / "model.safetensors").write_bytes(b"")
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(InputError, match="does not exist; expected a limr-kit bench results file"):
+    with pytest.raises(InputError, match="is not a limr-kit bench run: .*results.json is missing"):
         BenchResults.of_run(run)
+    with pytest.raises(InputError, match="does not exist; expected a limr-kit bench results file"):
+        BenchResults.of_run(run / "results.json")
     wrong = {**good, "benchmarks": {"aime24": {**good["benchmarks"]["aime24"], "accuracy": 140.0}}}
     bad = [
         *_bad_files(good),

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from limr_kit import __version__
 from limr_kit.artifacts import Artifact
+from limr_kit.errors import InputError
 from limr_kit.machine import installed_version
 
 
@@ -132,7 +133,11 @@ class BenchResults(Artifact):
     def of_run(cls, run: str | Path) -> BenchResults:
         """``RUN/results.json``, or the results file ``run`` itself."""
         path = Path(run)
-        return cls.load(path / RESULTS_FILE if path.is_dir() else path)
+        if path.is_dir():
+            if not (path / RESULTS_FILE).is_file():
+                raise InputError(f"{path} is not a limr-kit bench run: {path / RESULTS_FILE} is missing. {cls.REDO}")
+            path = path / RESULTS_FILE
+        return cls.load(path)
 
     @property
     def complete(self) -> bool:
