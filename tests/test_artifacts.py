@@ -95,3 +95,113 @@ def test_publish_refuses_a_bad_or_old_manifest_with_one_clear_error(tmp_path):
         with pytest.raises(InputError, match=re.escape(message)) as caught:
             plan_dataset(tmp_path / "set", "org/limr-set")
         assert str(caught.value).endswith("Run curate again.")
+
+
+def _record(benchmark: str, question: str, verdicts: list[bool]) -> dict:
+    """One graded question as samples.jsonl holds it (no completion: its prompt did not fit)."""
+    sample = {"text": "…", "finish_reason": "stop", "tokens": 9, "extracted": "1", "via": "boxed", "reason": "ok"}
+    return {
+        "benchmark": benchmark,
+        "id": question,
+        "prompt": "p" if verdicts else None,
+        "gold": "1",
+        "max_new_tokens": 64 if verdicts else None,
+        "clamped": False,
+        "completions": [{**sample, "correct": verdict} for verdict in verdicts],
+    }
+
+
+def _bench_results(suite: str = "limr-paper", seed: int = 0, polymath: dict | None = None):
+    """What bench builds from graded samples: two benchmarks of ``suite`` and one nothing was answered on."""
+    from limr_kit.benchmarks.config import resolve_suite
+    from limr_kit.benchmarks.data import BenchmarkData, Question
+    from limr_kit.benchmarks.models import ResolvedModel
+    from limr_kit.benchmarks.results import build_results, summarise
+    from limr_kit.benchmarks.run import BenchOptions
+
+    _, specs = resolve_suite(suite)
+    entries = {}
+    for index, spec in enumerate(specs[:3]):
+        questions = tuple(Question(str(q), f"{q} + 1?", str(q + 1)) for q in range(4 if index < 2 else 0))
+        data = BenchmarkData(questions, {"kind": "local", "path": "q.jsonl", "n_questions_available": 6})
+        verdicts = [[(q + k + seed) % 3 == 0 for k in range(spec.decoding.n)] for q in range(3)] + [[]]
+        records = [_record(spec.name, q.id, v) for q, v in zip(questions, verdicts, strict=False)]
+        entries[spec.name] = summarise(spec, data, records, seed, polymath is not None)
+    model = ResolvedModel("org/tiny", Path("/models/tiny"), None, "local-ab12")
+    return build_results(model, BenchOptions(suite=suite, seed=seed), entries, {"seed": 0}, True, polymath)
+
+
+def test_bench_results_round_trip_and_keep_the_file_format(tmp_path):
+    from limr_kit.benchmarks.results import BenchResults
+
+    results = _bench_results()
+    path = results.save(tmp_path / "results.json")
+    on_disk = json.loads(path.read_text())
+    assert on_disk == results.to_dict() and BenchResults.load(path) == results == BenchResults.of_run(tmp_path)
+    assert list(on_disk) == ["schema", "status", "suite", "model", "engine", "benchmarks", "average", "provenance"]
+    assert on_disk["schema"] == "limr-kit/bench-results@1" and results.complete
+    assert list(on_disk["benchmarks"]["aime24"]) == [
+        *("title", "hub_dataset", "split", "metric", "accuracy", "ci95", "pass_at_k", "maj_at_k", "n_questions"),
+        *("n_samples", "decoding", "system_prompt", "data", "context", "finish_reasons", "grading_reasons"),
+        "per_question",
+    ]
+    aime, math500, amc = results.benchmarks.values()
+    assert (aime.n_questions, aime.n_available, aime.partial, aime.decoding.n) == (4, 6, True, 4)
+    assert aime.per_question["3"] == 0.0 and on_disk["benchmarks"]["aime24"]["context"]["prompt_too_long"] == 1
+    assert "maj_at_k" not in on_disk["benchmarks"]["math500"]  # one sample: optional parts only where given
+    assert amc.accuracy is None and amc.ci95 == (None, None)  # nothing answered: NaN is written as null
+    assert results.model.path == "/models/tiny" and results.provenance["engine_settings"] == {"seed": 0}
+
+
+def test_bench_results_over_seeds_and_of_a_polymath_suite_round_trip(tmp_path):
+    from limr_kit.benchmarks.results import BenchResults
+    from limr_kit.benchmarks.seeds import aggregate_seeds
+
+    plan = [(0, ("aime24", "math500")), (1, ("aime24",))]
+    for seed, _ in plan:
+        (tmp_path / f"seed-{seed}").mkdir()
+        _bench_results(seed=seed).save(tmp_path / f"seed-{seed}" / "results.json")
+    over_seeds = aggregate_seeds(tmp_path, plan)
+    assert BenchResults.of_run(tmp_path) == over_seeds and over_seeds.seeds == {"aime24": [0, 1], "math500": [0]}
+    assert over_seeds.benchmarks["aime24"].seeds.n == 2 and over_seeds.benchmarks["aime24"].decoding.seed is None
+    assert "seed" not in over_seeds.to_dict()["benchmarks"]["aime24"]["decoding"]
+
+    info = {"overlap": {}, "dedupe_across": {"enabled": False, "dropped": {}}, "full": False}
+    polymath = _bench_results("polymath-8", polymath=info)
+    assert BenchResults.load(polymath.save(tmp_path / "polymath.json")) == polymath
+    assert polymath.benchmarks["math500"].subjects and polymath.polymath["dedupe_across"]["enabled"] is False
+
+
+def test_bad_old_or_truncated_bench_results_are_one_clear_error(tmp_path):
+    from limr_kit.benchmarks.compare import compare_runs
+    from limr_kit.benchmarks.results import BenchResults
+    from limr_kit.release.model import plan_model
+
+    good = _bench_results().to_dict()
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+    (checkpoint / "model.safetensors").write_bytes(b"")
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(InputError, match="is not a limr-kit bench run: .*results.json is missing"):
+        BenchResults.of_run(run)
+    with pytest.raises(InputError, match="does not exist; expected a limr-kit bench results file"):
+        BenchResults.of_run(run / "results.json")
+    wrong = {**good, "benchmarks": {"aime24": {**good["benchmarks"]["aime24"], "accuracy": 140.0}}}
+    bad = [
+        *_bad_files(good),
+        (json.dumps(good)[:500], "is not valid JSON"),
+        (json.dumps(wrong), "benchmarks.aime24.accuracy: Input should be less than or equal to 100"),
+        (json.dumps({**good, "status": "stopped"}), "status: Input should be 'complete' or 'partial'"),
+    ]
+    for content, message in bad:
+        (run / "results.json").write_text(content)
+        for read in (
+            lambda: BenchResults.of_run(run),
+            lambda: compare_runs([run]),
+            lambda: plan_model(checkpoint, "org/x", results=(run,), allow_partial=True),
+        ):
+            with pytest.raises(InputError, match=re.escape(message)) as caught:
+                read()
+            assert str(caught.value).endswith("Run limr-kit bench again (its --out folder holds results.json).")

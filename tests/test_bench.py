@@ -400,21 +400,24 @@ def _fake_run(folder: Path, scores: dict[str, dict[str, float]]) -> Path:
             "title": name.upper(),
             "accuracy": 100 * sum(values) / len(values),
             "ci95": [100 * low, 100 * high],
+            "n_questions": len(values),
+            "n_samples": 1,
+            "decoding": {"n": 1, "temperature": 0.0, "top_p": 1.0, "max_new_tokens": 64, "seed": 0},
             "per_question": per_question,
             "metric": "avg@1",
         }
     folder.mkdir(parents=True)
     accuracies = [item["accuracy"] for item in benchmarks.values()]
-    (folder / "results.json").write_text(
-        json.dumps(
-            {
-                "schema": "limr-kit/bench-results@1",
-                "suite": "limr-paper",
-                "benchmarks": benchmarks,
-                "average": sum(accuracies) / len(accuracies),
-            }
-        )
-    )
+    results = {
+        "schema": "limr-kit/bench-results@1",
+        "suite": "limr-paper",
+        "model": {"id": folder.name, "path": str(folder), "revision": None, "sha": "local-x"},
+        "engine": "vllm",
+        "benchmarks": benchmarks,
+        "average": sum(accuracies) / len(accuracies),
+        "provenance": {"seed": 0},
+    }
+    (folder / "results.json").write_text(json.dumps(results))
     return folder
 
 

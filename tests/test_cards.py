@@ -60,6 +60,7 @@ def _results(folder: Path, *, limit: int | None = None, status: str = "complete"
                 "n_samples": 4,
                 "decoding": {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 3072, "n": 4, "seed": 0},
                 "data": {"kind": "local", "path": str(folder / "aime.jsonl"), "n_questions_available": 30},
+                "per_question": {str(i): 0.4 for i in range(answered)},
             }
         },
         "provenance": {

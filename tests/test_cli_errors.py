@@ -118,3 +118,55 @@ def test_pull_of_a_file_named_to_escape_is_one_error(hostile_hub, tmp_path):
 def test_pull_out_where_no_temporary_folder_can_be_made(hostile_hub, tmp_path):
     result = _pull(hostile_hub, tmp_path, "org/fine", "--out", str(UNWRITABLE))
     _one_error(result.returncode, result.stderr, f"Cannot write {UNWRITABLE}")
+
+
+BROKEN_RESULTS = {
+    "truncated": (
+        '{"schema": "limr-kit/bench-results@1", "status": "complete", "suite": "limr-pa',
+        "is not valid JSON",
+    ),
+    "foreign": (json.dumps({"schema": "other-tool/results@3", "benchmarks": {}}), "schema 'other-tool/results@3'"),
+    "old": (json.dumps({"suite": "limr-paper", "benchmarks": {}}), "no schema id: an older limr-kit"),
+    "invalid": (
+        json.dumps({"schema": "limr-kit/bench-results@1", "benchmarks": {}}),
+        "is not a valid limr-kit bench results file (suite: Field required",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_RESULTS))
+def test_compare_and_publish_of_a_broken_results_json_are_one_error(run_cli, tmp_path, case):
+    content, message = BROKEN_RESULTS[case]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(content)
+    for args in (["compare", run], ["compare", run, "--reference", "polymath"], ["compare", run, "--baseline", run]):
+        result = run_cli(*args)
+        _one_error(result.code, result.stderr, message)
+        assert f"{run / 'results.json'}" in " ".join(result.stderr.split()) and result.stdout == ""
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+    (checkpoint / "model.safetensors").write_bytes(b"")
+    published = run_cli("publish", "model", checkpoint, "--repo", "org/x", "--results", run, "--dry-run")
+    _one_error(published.code, published.stderr, message)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("summary.json", '{"schema": "limr-kit/score-summary@1", "meth', "is not valid JSON, so not a limr-kit score"),
+        ("summary.json", "[]", "no schema id"),
+        ("scores.jsonl", '{"sample_id": "a", "sco', "scores.jsonl:1: malformed JSON"),
+    ],
+)
+def test_curate_of_a_broken_score_run_is_one_error(run_cli, inputs, tmp_path, name, content, message):
+    scores = tmp_path / "scored"
+    assert run_cli("score", inputs["log"], "--out", scores).code == 0
+    (scores / name).write_text(content)
+    dataset = tmp_path / "data.jsonl"
+    dataset.write_text("".join(json.dumps({"id": key, "q": key}) + "\n" for key in "ab"))
+    out = tmp_path / "set"
+    result = run_cli("curate", scores / "scores.jsonl", "--dataset", dataset, "--key", "id", "--out", out)
+    _one_error(result.code, result.stderr, message)
+    assert not out.exists()

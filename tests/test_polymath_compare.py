@@ -19,17 +19,27 @@ def _polymath_run(folder: Path) -> Path:
     benchmarks = {
         name: {
             "title": name,
+            "metric": "avg@1",
             "accuracy": 100 * sum(per.values()) / len(per),
             "ci95": [0.0, 100.0],
+            "n_questions": len(per),
+            "n_samples": 1,
+            "decoding": {"n": 1, "temperature": 0.0, "top_p": 1.0, "max_new_tokens": 64, "seed": 0},
             "per_question": per,
             "subjects": subjects,
         }
         for name, (per, subjects) in scores.items()
     }
     folder.mkdir()
-    (folder / "results.json").write_text(
-        json.dumps({"schema": "limr-kit/bench-results@1", "suite": "polymath-8", "benchmarks": benchmarks})
-    )
+    results = {
+        "schema": "limr-kit/bench-results@1",
+        "suite": "polymath-8",
+        "model": {"id": "m", "path": "/m", "revision": None, "sha": "local-x"},
+        "engine": "vllm",
+        "benchmarks": benchmarks,
+        "provenance": {"seed": 0},
+    }
+    (folder / "results.json").write_text(json.dumps(results))
     return folder
 
 

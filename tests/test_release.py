@@ -198,7 +198,7 @@ def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
     results = {
         "schema": "limr-kit/bench-results@1",
         "suite": "limr-paper",
-        "model": {"id": model_id, "revision": "main", "sha": "a" * 40, "local_path": None},
+        "model": {"id": model_id, "path": "/models/limr-tiny", "revision": "main", "sha": "a" * 40},
         "engine": "vllm",
         "benchmarks": {
             "aime24": {
@@ -211,6 +211,7 @@ def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
                 "n_questions": 30,
                 "n_samples": 4,
                 "decoding": decoding,
+                "per_question": {str(i): float(i % 3 == 0) for i in range(30)},
             },
             "math500": {
                 "title": "MATH-500",
@@ -222,6 +223,7 @@ def write_results(folder: Path, model_id: str = "org/limr-tiny") -> Path:
                 "n_questions": 500,
                 "n_samples": 1,
                 "decoding": {**decoding, "temperature": 0.0, "n": 1},
+                "per_question": {str(i): float(i % 5 != 0) for i in range(500)},
             },
         },
         "average": 55.25,
@@ -495,7 +497,7 @@ def _closed_port() -> int:
         ("unreachable endpoint", "no Hub answers at http://127.0.0.1:"),
         ("checkpoint without config", "has no config.json"),
         ("checkpoint without safetensors", "has no .safetensors weights"),
-        ("bad results", "results.json: invalid configuration"),
+        ("bad results", "results.json is not a valid limr-kit bench results file"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_nothing_is_published(

@@ -97,10 +97,10 @@ def test_aggregation_over_seed_runs_and_compare_with_seeds(tmp_path, run_cli):
     run = tmp_path / "limr"
     _seed_run(run, 0, {"aime24": {"1": 1.0, "2": 0.0}, "math500": {"x": 1.0, "y": 1.0}})
     _seed_run(run, 1, {"aime24": {"1": 1.0, "2": 1.0}, "math500": {"x": 1.0, "y": 0.0}})
-    partial = aggregate_seeds(run, plan)
+    partial = aggregate_seeds(run, plan).to_dict()
     assert partial["status"] == "partial" and partial["benchmarks"]["aime24"]["seeds"]["n"] == 2
     _seed_run(run, 2, {"aime24": {"1": 0.0, "2": 0.0}})
-    results = aggregate_seeds(run, plan)
+    results = aggregate_seeds(run, plan).to_dict()
     assert json.loads((run / "results.json").read_text()) == results
     assert results["status"] == "complete" and results["seeds"] == {"aime24": [0, 1, 2], "math500": [0, 1]}
     aime = results["benchmarks"]["aime24"]

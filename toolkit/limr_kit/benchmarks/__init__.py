@@ -4,11 +4,13 @@ pass rates of a training set (``limr-kit estimate``)."""
 from limr_kit.benchmarks.config import BenchmarkSpec, SuiteSpec, load_benchmarks, load_suites, resolve_suite
 from limr_kit.benchmarks.engine_options import HfOptions, LmEvalOptions, VllmOptions
 from limr_kit.benchmarks.estimate import EstimateOptions, EstimateResult, estimate_pass_rates
+from limr_kit.benchmarks.results import BenchResults
 from limr_kit.benchmarks.run import BenchOptions, run_bench
 
 
 __all__ = [
     "BenchOptions",
+    "BenchResults",
     "BenchmarkSpec",
     "EstimateOptions",
     "EstimateResult",

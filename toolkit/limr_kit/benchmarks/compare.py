@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from limr_kit.benchmarks.metrics import PairedComparison, paired_bootstrap
+from limr_kit.benchmarks.results import BenchResults
 from limr_kit.errors import InputError
 
 
@@ -81,34 +82,22 @@ class Comparison:
     view: str = "benchmarks"  # "domains": the polymath paper's 8 domains (plotted as a radar)
 
 
-def load_run(folder: str | Path, name: str | None = None) -> Row:
-    """A measured row from a ``limr-kit bench`` run folder (named after the folder unless ``name``)."""
-    path = Path(folder) / "results.json"
-    if not path.is_file():
-        raise InputError(f"{folder} is not a limr-kit bench run: {path} is missing.")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    if results.get("schema") != "limr-kit/bench-results@1":
-        raise InputError(f"{path} is not a limr-kit bench results file (schema {results.get('schema')!r}).")
-    benchmarks = results["benchmarks"]
-    seeded = {name: item["seeds"] for name, item in benchmarks.items() if "seeds" in item}
+def run_row(results: BenchResults, name: str) -> Row:
+    """The measured row of a run's results."""
+    benchmarks = results.benchmarks
+    seeded = {key: item.seeds for key, item in benchmarks.items() if item.seeds is not None}
     return Row(
-        name=name or Path(folder).name,
+        name=name,
         measured=True,
-        accuracy={name: item["accuracy"] for name, item in benchmarks.items()},
-        ci95={name: tuple(item["ci95"]) for name, item in benchmarks.items()},
-        per_question={name: item["per_question"] for name, item in benchmarks.items()},
-        suite=results["suite"],
-        questions={name: question_counts(item) for name, item in benchmarks.items()},
-        unfinished=results.get("status", "complete") != "complete",
-        std={name: item["std"] for name, item in seeded.items() if item["std"] is not None},
-        n_seeds={name: item["n"] for name, item in seeded.items()},
+        accuracy={key: item.accuracy for key, item in benchmarks.items() if item.accuracy is not None},
+        ci95={key: item.ci95 for key, item in benchmarks.items()},
+        per_question={key: item.per_question for key, item in benchmarks.items()},
+        suite=results.suite,
+        questions={key: (item.n_questions, item.n_available) for key, item in benchmarks.items()},
+        unfinished=not results.complete,
+        std={key: item.std for key, item in seeded.items() if item.std is not None},
+        n_seeds={key: item.n for key, item in seeded.items()},
     )
-
-
-def question_counts(benchmark: dict[str, Any]) -> tuple[int, int]:
-    """(questions a run's number rests on, questions in the benchmark) from a results.json entry."""
-    answered = int(benchmark.get("n_questions", len(benchmark["per_question"])))
-    return answered, int(benchmark.get("data", {}).get("n_questions_available", answered))
 
 
 def paper_rows() -> list[Row]:
@@ -160,12 +149,13 @@ def compare_runs(
     if reference not in (None, *REFERENCES):
         raise InputError(f"Unknown reference '{reference}'. Choices: paper, polymath, sober.")
     names = names or [Path(folder).name for folder in folders]
-    runs = [load_run(folder, name) for folder, name in zip(folders, names, strict=True)]
+    loaded = {Path(folder): BenchResults.of_run(folder) for folder in folders}
+    runs = [run_row(loaded[Path(folder)], name) for folder, name in zip(folders, names, strict=True)]
     titles: dict[str, str] = {}
     benchmarks: list[str] = []
-    for folder in folders:
-        for name, item in json.loads((Path(folder) / "results.json").read_text())["benchmarks"].items():
-            titles.setdefault(name, item["title"])
+    for results in loaded.values():
+        for name, item in results.benchmarks.items():
+            titles.setdefault(name, item.title)
             if name not in benchmarks:
                 benchmarks.append(name)
     notes = []
@@ -183,7 +173,8 @@ def compare_runs(
     baseline_name = None
     if baseline is not None:
         given = [name for folder, name in zip(folders, names, strict=True) if Path(folder) == Path(baseline)]
-        base = load_run(baseline, given[0] if given else None)
+        base_results = loaded.get(Path(baseline)) or BenchResults.of_run(baseline)
+        base = run_row(base_results, given[0] if given else Path(baseline).name)
         baseline_name = base.name
         if base.name not in [run.name for run in runs]:
             rows.insert(0, base)

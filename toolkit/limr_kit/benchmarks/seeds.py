@@ -11,16 +11,15 @@ the seeds with replacement, and takes the mean score over the drawn seeds on the
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limr_kit._io import write_json
 from limr_kit.benchmarks.config import SuiteSpec
 from limr_kit.benchmarks.metrics import BOOTSTRAP_ITERATIONS
+from limr_kit.benchmarks.results import RESULTS_FILE, BenchmarkResult, BenchResults
 from limr_kit.errors import InputError
 
 
@@ -89,65 +88,63 @@ def seed_statistics(per_seed: dict[int, dict[str, float]], seed: int = 0) -> dic
     }
 
 
-def _benchmark_over_seeds(runs: dict[int, dict[str, Any]], seed: int) -> dict[str, Any]:
+def _benchmark_over_seeds(runs: dict[int, BenchmarkResult], seed: int) -> dict[str, Any]:
     first = runs[min(runs)]
-    stats = seed_statistics({s: item["per_question"] for s, item in runs.items()}, seed)
+    stats = seed_statistics({s: item.per_question for s, item in runs.items()}, seed)
     per_question = stats.pop("per_question")
-    decoding = {key: value for key, value in first["decoding"].items() if key != "seed"}
     return {
-        "title": first["title"],
-        "hub_dataset": first["hub_dataset"],
-        "split": first["split"],
-        "metric": first["metric"],
+        "title": first.title,
+        "hub_dataset": first.hub_dataset,
+        "split": first.split,
+        "metric": first.metric,
         "accuracy": stats["mean"],
         "ci95": stats["ci95"],
         "std": stats["std"],
         "seeds": stats,
-        "per_seed": {str(s): {"accuracy": item["accuracy"], "ci95": item["ci95"]} for s, item in sorted(runs.items())},
+        "per_seed": {str(s): {"accuracy": item.accuracy, "ci95": item.ci95} for s, item in sorted(runs.items())},
         "n_questions": len(per_question),
-        "n_samples": first["n_samples"],
-        "decoding": decoding,
-        "system_prompt": first["system_prompt"],
-        "data": first["data"],
+        "n_samples": first.n_samples,
+        "decoding": first.decoding.model_dump(exclude={"seed"}, exclude_unset=True),
+        "system_prompt": first.system_prompt,
+        "data": first.data,
         "per_question": per_question,
     }
 
 
-def aggregate_seeds(out: str | Path, plan: list[tuple[int, tuple[str, ...]]], seed: int = 0) -> dict[str, Any]:
+def aggregate_seeds(out: str | Path, plan: list[tuple[int, tuple[str, ...]]], seed: int = 0) -> BenchResults:
     """Write ``out/results.json`` over the seed runs of ``plan`` found in ``out``; returns it.
 
     Its status is ``complete`` only when every planned seed run is complete.
     """
     out = Path(out)
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, BenchResults] = {}
     for run_seed, _ in plan:
-        path = out / seed_folder(run_seed) / "results.json"
+        path = out / seed_folder(run_seed) / RESULTS_FILE
         if path.is_file():
-            found[run_seed] = json.loads(path.read_text(encoding="utf-8"))
+            found[run_seed] = BenchResults.load(path)
     if not found:
         raise FileNotFoundError(f"no seed run in {out}")
-    complete = len(found) == len(plan) and all(item["status"] == "complete" for item in found.values())
+    complete = len(found) == len(plan) and all(item.complete for item in found.values())
     names = [name for name in dict.fromkeys(n for _, benchmarks in plan for n in benchmarks)]
     benchmarks = {}
     for name in names:
-        runs = {s: item["benchmarks"][name] for s, item in found.items() if name in item["benchmarks"]}
+        runs = {s: item.benchmarks[name] for s, item in found.items() if name in item.benchmarks}
         if runs:
             benchmarks[name] = _benchmark_over_seeds(runs, seed)
-    first = found[min(found)]
+    first = found[min(found)].to_dict()
     accuracies = [item["accuracy"] for item in benchmarks.values()]
-    results = {
-        "schema": first["schema"],
-        "status": "complete" if complete else "partial",
-        "suite": first["suite"],
-        "model": first["model"],
-        "engine": first["engine"],
-        "seeds": {name: sorted(s for s, benchmarks in plan if name in benchmarks) for name in names},
-        "benchmarks": benchmarks,
-        "average": sum(accuracies) / len(accuracies) if accuracies else None,
-        "provenance": {**first["provenance"], "seed": None, "seed_runs": [seed_folder(s) for s in sorted(found)]},
-    }
-    write_json(out / "results.json", results)
-    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+    results = BenchResults.build(
+        status="complete" if complete else "partial",
+        suite=first["suite"],
+        model=first["model"],
+        engine=first["engine"],
+        seeds={name: sorted(s for s, benchmarks in plan if name in benchmarks) for name in names},
+        benchmarks=benchmarks,
+        average=sum(accuracies) / len(accuracies) if accuracies else None,
+        provenance={**first["provenance"], "seed": None, "seed_runs": [seed_folder(s) for s in sorted(found)]},
+    )
+    results.save(out / RESULTS_FILE)
+    return results
 
 
 def run_seeds(
@@ -157,7 +154,7 @@ def run_seeds(
     plan: list[tuple[int, tuple[str, ...]]],
     progress: Progress | None = None,
     engines: EngineCache | None = None,
-) -> dict[str, Any]:
+) -> BenchResults:
     """Each seed of ``plan`` as a bench run in ``out/seed-<s>/`` (one engine for all), then results over seeds."""
     from limr_kit.benchmarks.engine_options import EngineCache
     from limr_kit.benchmarks.run import run_bench

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,6 +12,10 @@ from rich.table import Table
 from limr_kit.cli._options import AnswerPolicyOpt, GpusOpt, ImageOpt, JsonOpt, PolicyChoice, rerun_in_image
 from limr_kit.console import err, out, print_json, progress_bars
 from limr_kit.parsing import parse_assignments
+
+
+if TYPE_CHECKING:
+    from limr_kit.benchmarks.results import BenchResults
 
 
 class EngineChoice(str, enum.Enum):
@@ -40,24 +44,24 @@ DistributedBackendOpt = Annotated[
 VllmArgOpt = Annotated[list[str], typer.Option("--vllm-arg", help="Extra vllm.LLM argument KEY=VALUE (repeatable).")]
 
 
-def _results_table(results: dict[str, Any]) -> Table:
-    table = Table(title=f"{results['model']['id']} on {results['suite']} ({results['engine']})")
+def _results_table(results: BenchResults) -> Table:
+    table = Table(title=f"{results.model.id} on {results.suite} ({results.engine})")
     for column in ("benchmark", "metric", "accuracy", "95% CI", "questions", "samples"):
         table.add_column(column, justify="left" if column in ("benchmark", "metric") else "right")
-    for item in results["benchmarks"].values():
-        low, high = item["ci95"]
-        spread = f" ± {item['std']:.1f} ({item['seeds']['n']} seeds)" if item.get("std") is not None else ""
+    for item in results.benchmarks.values():
+        low, high = item.ci95
+        spread = f" ± {item.std:.1f} ({item.seeds.n} seeds)" if item.seeds and item.std is not None else ""
         table.add_row(
-            item["title"],
-            item["metric"],
-            f"{item['accuracy']:.1f}{spread}",
+            item.title,
+            item.metric,
+            f"{item.accuracy:.1f}{spread}",
             f"{low:.1f}-{high:.1f}",
-            str(item["n_questions"]),
-            str(item["n_samples"]),
+            str(item.n_questions),
+            str(item.n_samples),
         )
-    if results["average"] is not None:
-        table.add_row("AVG", "mean", f"{results['average']:.1f}", "", "", "")
-    polymath = results.get("polymath")
+    if results.average is not None:
+        table.add_row("AVG", "mean", f"{results.average:.1f}", "", "", "")
+    polymath = results.polymath
     if polymath:
         for domain, score in polymath["domains"].items():
             table.add_row(f"domain {domain.replace('_', ' ')}", "subject mean", f"{score:.1f}", "", "", "")
@@ -147,10 +151,10 @@ def bench(
     with progress_bars() as show:
         results = run_bench(model, out_dir, options, progress=show)
     if as_json:
-        print_json(results)
+        print_json(results.to_dict())
     else:
         out.print(_results_table(results))
-        samples = "seed-*/samples.jsonl" if "seeds" in results else "samples.jsonl"
+        samples = "seed-*/samples.jsonl" if results.seeds is not None else "samples.jsonl"
         err.print(f"results: {out_dir / 'results.json'}, samples: {out_dir / samples}")
 
 

@@ -1,7 +1,7 @@
 """Publish curated datasets and checkpoints to a Hub with their cards, and pull released ones."""
 
 from limr_kit.release.dataset import plan_dataset, publish_dataset
-from limr_kit.release.model import load_results, plan_model, publish_model
+from limr_kit.release.model import plan_model, publish_model
 from limr_kit.release.publish import PublishOptions, PublishResult, ReleasePlan, publish
 from limr_kit.release.pull import PullResult, pull
 
@@ -11,7 +11,6 @@ __all__ = [
     "PublishResult",
     "PullResult",
     "ReleasePlan",
-    "load_results",
     "plan_dataset",
     "plan_model",
     "publish",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import fnmatch
 import json
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from limr_kit._io import sha256_file
-from limr_kit.errors import ConfigError, InputError, validation_problems
+from limr_kit.benchmarks.results import BenchmarkResult, BenchResults, EvaluatedModel
+from limr_kit.errors import InputError
 from limr_kit.hub.client import check_repo_id, parse_spec
 from limr_kit.release.cards import TAGS, render_card
 from limr_kit.release.publish import (
@@ -23,7 +22,6 @@ from limr_kit.release.publish import (
 )
 
 
-RESULTS_SCHEMA = "limr-kit/bench-results@1"
 # Training state that is not part of a released model; README.md is replaced by the generated card.
 IGNORED = (
     "README.md",
@@ -37,74 +35,6 @@ IGNORED = (
 )
 _RECIPE_LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 _MAX_RECIPE_BYTES = 256 * 1024
-
-
-class _Results(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Decoding(_Results):
-    temperature: float
-    top_p: float = 1.0
-    max_new_tokens: int
-    n: int = 1
-    seed: int | None = None
-
-
-class BenchmarkData(_Results):
-    n_questions_available: int | None = None
-
-
-class BenchmarkResult(_Results):
-    title: str
-    hub_dataset: str | None = None
-    split: str | None = None
-    metric: str
-    accuracy: float = Field(ge=0, le=100)
-    ci95: tuple[float, float] | None = None
-    n_questions: int
-    n_samples: int
-    decoding: Decoding
-    data: BenchmarkData = BenchmarkData()
-
-    @property
-    def n_available(self) -> int:
-        return self.data.n_questions_available or self.n_questions
-
-    @property
-    def partial(self) -> bool:
-        return self.n_questions < self.n_available
-
-
-class EvaluatedModel(_Results):
-    id: str | None = None
-    revision: str | None = None
-    sha: str | None = None
-    local_path: str | None = None
-
-
-class BenchResults(_Results):
-    """The fields of a ``limr-kit bench`` ``results.json`` that the model card uses."""
-
-    schema_id: Literal["limr-kit/bench-results@1"] = Field(alias="schema")
-    status: str = "complete"
-    suite: str
-    model: EvaluatedModel
-    engine: str
-    benchmarks: dict[str, BenchmarkResult]
-    average: float | None = None
-    provenance: dict[str, Any] = {}
-
-
-def load_results(run_dir: str | Path) -> BenchResults:
-    """Read ``RUN_DIR/results.json`` (or a results file given directly)."""
-    path = Path(run_dir)
-    path = path / "results.json" if path.is_dir() else path
-    data = _read_json(path, "pass --results with a `limr-kit bench` run folder", "Re-run `limr-kit bench`.")
-    try:
-        return BenchResults.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, validation_problems(exc)) from exc
 
 
 def plan_model(
@@ -132,8 +62,11 @@ def plan_model(
     config = _read_config(folder)
     weights = _checkpoint_files(folder)
     title = title or repo_id.split("/")[1]
-    runs = [load_results(run) for run in results]
+    runs = [BenchResults.of_run(run) for run in results]
     benchmarks = _merge_benchmarks(runs, results)
+    unanswered = [key for key, bench in benchmarks.items() if bench.accuracy is None]
+    if unanswered:
+        raise InputError(f"No question of {', '.join(unanswered)} was answered: there is no accuracy to publish.")
     partial = _partial_runs(runs, benchmarks, results)
     if partial and not allow_partial:
         raise InputError(
@@ -190,21 +123,16 @@ def publish_model(
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
-    if not (folder / "config.json").is_file():
-        raise InputError(f"{folder} has no config.json: not a transformers checkpoint. Save it with save_pretrained.")
-    config = _read_json(folder / "config.json", "", "Save the checkpoint again with save_pretrained.")
-    if not isinstance(config, dict):
-        raise InputError(f"{folder / 'config.json'} must hold a JSON object.")
-    return config
-
-
-def _read_json(path: Path, missing_hint: str, invalid_hint: str) -> Any:
+    path = folder / "config.json"
     if not path.is_file():
-        raise InputError(f"{path} not found: {missing_hint}.")
+        raise InputError(f"{folder} has no config.json: not a transformers checkpoint. Save it with save_pretrained.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc}). {invalid_hint}") from exc
+        raise InputError(f"{path} is not valid JSON ({exc}). Save the checkpoint again with save_pretrained.") from exc
+    if not isinstance(config, dict):
+        raise InputError(f"{path} must hold a JSON object.")
+    return config
 
 
 def _checkpoint_files(folder: Path) -> list[Path]:
@@ -251,7 +179,7 @@ def _partial_runs(
     found += [
         f"{where} stopped before its last benchmark"
         for run, where in zip(runs, sources, strict=True)
-        if run.status != "complete"
+        if not run.complete
     ]
     return found
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from limr_kit._io import atomic_path, ensure_writable_dir, write_text
 from limr_kit.benchmarks.compare import Comparison, compare_runs, plot_comparison, render
+from limr_kit.benchmarks.results import RESULTS_FILE
 from limr_kit.benchmarks.seeds import aggregate_seeds, seed_folder
 from limr_kit.errors import LimrError
 from limr_kit.sweep.spec import Job, Sweep, load_sweep
@@ -72,7 +73,7 @@ def _compare(sweep: Sweep, out: Path) -> dict[str, Comparison]:
         names, folders = [], []
         for model in sweep.models:
             folder = out / model / suite
-            if any((folder / seed_folder(seed) / "results.json").is_file() for seed, _ in plan):
+            if any((folder / seed_folder(seed) / RESULTS_FILE).is_file() for seed, _ in plan):
                 aggregate_seeds(folder, plan)
                 names.append(model)
                 folders.append(folder)

@@ -14,6 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from limr_kit._io import write_json
+from limr_kit.benchmarks.results import BenchResults
 from limr_kit.sweep.spec import Job
 from limr_kit.sweep.worker import Outcome
 
@@ -70,10 +71,10 @@ class Tracker:
         self.runner = runner
         self.timings: dict[str, list[float]] = {}  # phase -> seconds (connect, actor start)
 
-    def reused(self, job: Job, results: dict[str, Any]) -> None:
+    def reused(self, job: Job, results: BenchResults) -> None:
         state = self.states[job.key]
         state.state = "reused"
-        state.accuracy = {name: item["accuracy"] for name, item in results["benchmarks"].items()}
+        state.accuracy = {name: item.accuracy for name, item in results.benchmarks.items()}
 
     def started(self, job: Job) -> None:
         state = self.states[job.key]

@@ -7,10 +7,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from limr_kit.benchmarks.engine_options import EngineCache
+from limr_kit.benchmarks.results import RESULTS_FILE, BenchResults
 from limr_kit.benchmarks.run import BenchOptions, run_bench
+from limr_kit.errors import InputError
 from limr_kit.sweep.spec import Job
 
 
@@ -44,7 +45,7 @@ class ModelWorker:
         except Exception as exc:  # reported, and the job retried; the engine may be broken: start afresh
             self.engines.close()
             return Outcome(job, time.perf_counter() - start, error=describe(exc), host=self.ready())
-        accuracy = {name: item["accuracy"] for name, item in results["benchmarks"].items()}
+        accuracy = {name: item.accuracy for name, item in results.benchmarks.items()}
         seconds = time.perf_counter() - start
         return Outcome(job, seconds, self.engines.load_seconds - loads, accuracy, host=self.ready())
 
@@ -58,24 +59,23 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
 
 
-def job_reusable(job: Job, folder: Path, options: BenchOptions) -> dict[str, Any] | None:
+def job_reusable(job: Job, folder: Path, options: BenchOptions) -> BenchResults | None:
     """The results of a finished earlier run of ``job`` in ``folder`` with the same settings, else None."""
-    import json
-
-    path = folder / "results.json"
+    path = folder / RESULTS_FILE
     if not path.is_file():
         return None
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-        same = (
-            results["status"] == "complete"
-            and job.source in (results["model"]["id"], f"{results['model']['id']}@{results['model']['revision']}")
-            and results["suite"] == options.suite
-            and results["engine"] == options.engine
-            and results["provenance"]["seed"] == options.seed
-            and results["provenance"]["limit"] == options.limit
-            and list(results["benchmarks"]) == list(job.benchmarks)
-        )
-    except (ValueError, KeyError, TypeError):
+        results = BenchResults.load(path)
+    except InputError:
         return None
+    model = results.model
+    same = (
+        results.complete
+        and job.source in (model.id, f"{model.id}@{model.revision}")
+        and results.suite == options.suite
+        and results.engine == options.engine
+        and results.provenance.get("seed") == options.seed
+        and results.provenance.get("limit") == options.limit
+        and list(results.benchmarks) == list(job.benchmarks)
+    )
     return results if same else None
