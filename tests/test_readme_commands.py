@@ -82,3 +82,34 @@ def test_the_cpu_runnable_commands_run_as_written(shared_data, tmp_path, monkeyp
     assert (checkout / "runs" / "limr-ppo" / "launch.sh").is_file()
     assert len((checkout / "runs" / "limr-set" / "train.jsonl").read_text().splitlines()) == 1389
     assert json.loads((checkout / "runs" / "decontam" / "report.json").read_text())["counts"]["flagged"] > 0
+
+
+def _python_blocks() -> list[tuple[str, str]]:
+    return [
+        (f"{path.name} block {number}", block)
+        for path in DOCS
+        for number, block in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S))
+    ]
+
+
+@pytest.mark.parametrize(("where", "code"), _python_blocks(), ids=[where for where, _ in _python_blocks()])
+def test_documented_python_imports_and_the_attributes_it_uses_exist(where, code):
+    """The Python examples compile, every name they import exists, and so does every attribute they take of one."""
+    import ast
+    import importlib
+
+    tree = ast.parse(code, filename=where)
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name), f"{where}: {node.module} has no {alias.name}"
+                imported[alias.asname or alias.name] = getattr(module, alias.name)
+    used = [
+        (node.value.id, node.attr)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported
+    ]
+    missing = [f"{name}.{attr}" for name, attr in used if not hasattr(imported[name], attr)]
+    assert not missing, f"{where} uses attributes that do not exist: {missing}"
