@@ -296,3 +296,16 @@ def test_hf_command_line_round_trip(hub, tmp_path):
     info = json.loads(hf("models", "info", "org/cli"))
     assert info["id"] == "org/cli" and "later.json" in {s["rfilename"] for s in info["siblings"]}
     assert TOKEN not in json.dumps(info)
+
+
+@pytest.mark.parametrize("sizes", [[], [1], [4096], [1 << 20], [(1 << 20) + 1], [3000] * 700, [5 << 19, 7, 1 << 21]])
+def test_objects_written_past_the_page_cache_keep_every_byte(tmp_path, sizes):
+    from limr_kit.hub.direct import DirectFile
+
+    pieces = [os.urandom(size) for size in sizes]
+    path = tmp_path / "object"
+    with DirectFile(os.open(path, os.O_WRONLY | os.O_CREAT)) as handle:
+        for piece in pieces:
+            handle.write(piece)
+        handle.sync()
+    assert path.read_bytes() == b"".join(pieces)
