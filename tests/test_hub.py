@@ -309,3 +309,15 @@ def test_objects_written_past_the_page_cache_keep_every_byte(tmp_path, sizes):
             handle.write(piece)
         handle.sync()
     assert path.read_bytes() == b"".join(pieces)
+
+
+@pytest.mark.parametrize(
+    "offset, length", [(0, 3 << 20), (0, 0), (1, 10), (4095, 5000), (1 << 20, 1 << 20), (17, 9 << 20)]
+)
+def test_objects_read_past_the_page_cache_give_the_range_asked_for(tmp_path, offset, length):
+    from limr_kit.hub.direct import read_pieces
+
+    path = tmp_path / "object"
+    path.write_bytes(data := os.urandom((3 << 20) + 12345))
+    pieces = list(read_pieces(path, offset, length))
+    assert b"".join(pieces) == data[offset : offset + length] and all(len(piece) <= 1 << 20 for piece in pieces)

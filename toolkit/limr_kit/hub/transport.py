@@ -27,7 +27,7 @@ from limr_kit.hub.validation import DEFAULT_MAX_BODY, ApiError
 log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole server
 
 MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
-_CHUNK = 1 << 20  # a body is handed to the API, and a file sent, in pieces of about this size
+_CHUNK = 1 << 20  # a body is handed to the API in pieces of about this size
 _READ_AHEAD = 4  # pieces read ahead of the API thread
 _MAX_DRAIN = 1 << 20
 _MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread  # an unread body up to this size is skipped so the connection stays usable
@@ -156,14 +156,6 @@ def json_reply(value: Any, status: int = 200, headers: dict[str, str] | None = N
     return Reply(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
-def _file_pieces(path: Path, offset: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        while length and (piece := handle.read(min(length, _CHUNK))):
-            length -= len(piece)
-            yield piece
-
-
 class HubApp:
     """The ASGI app: build a :class:`Request`, run the API on it in a thread, send its :class:`Reply`."""
 
@@ -234,7 +226,9 @@ def _response(reply: Reply, method: str) -> Any:
     headers = {**reply.headers, "Content-Length": str(reply.length)}
     if method == "HEAD":
         return Response(b"", reply.status, headers)
-    return StreamingResponse(_file_pieces(reply.file, reply.offset, reply.length), reply.status, headers)
+    from limr_kit.hub.direct import read_pieces
+
+    return StreamingResponse(read_pieces(reply.file, reply.offset, reply.length), reply.status, headers)
 
 
 @functools.cache
