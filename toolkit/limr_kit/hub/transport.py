@@ -258,7 +258,7 @@ def protocol_class() -> type:
         def data_received(self, data: bytes) -> None:
             if self.head is not None:
                 self.head += data
-                end = self.head.find(b"\r\n\r\n")
+                end = self.head.find(b"\r\n\r\n", max(len(self.head) - len(data) - 3, 0))  # not all of it each read
                 if end < 0 and len(self.head) <= MAX_HEADER_BYTES:
                     return
                 if end < 0 or end + 4 > MAX_HEADER_BYTES:
