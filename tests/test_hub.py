@@ -296,3 +296,34 @@ def test_hf_command_line_round_trip(hub, tmp_path):
     info = json.loads(hf("models", "info", "org/cli"))
     assert info["id"] == "org/cli" and "later.json" in {s["rfilename"] for s in info["siblings"]}
     assert TOKEN not in json.dumps(info)
+
+
+@pytest.fixture(params=[True, False], ids=["o_direct", "page_cache"])
+def direct_io(request, monkeypatch):
+    """The hub's direct I/O module, as it runs where O_DIRECT works and where it does not."""
+    from limr_kit.hub import direct
+
+    if not request.param:
+        monkeypatch.setattr(direct, "_set_direct", lambda fd, on: False)
+    return direct
+
+
+@pytest.mark.parametrize("sizes", [[], [1], [4096], [1 << 20], [(1 << 20) + 1], [3000] * 700, [5 << 19, 7, 1 << 21]])
+def test_objects_written_past_the_page_cache_keep_every_byte(tmp_path, sizes, direct_io):
+    pieces = [os.urandom(size) for size in sizes]
+    path = tmp_path / "object"
+    with direct_io.DirectFile(os.open(path, os.O_WRONLY | os.O_CREAT)) as handle:
+        for piece in pieces:
+            handle.write(piece)
+        handle.sync()
+    assert path.read_bytes() == b"".join(pieces)
+
+
+@pytest.mark.parametrize(
+    "offset, length", [(0, 3 << 20), (0, 0), (1, 10), (4095, 5000), (1 << 20, 1 << 20), (17, 9 << 20)]
+)
+def test_objects_read_past_the_page_cache_give_the_range_asked_for(tmp_path, offset, length, direct_io):
+    path = tmp_path / "object"
+    path.write_bytes(data := os.urandom((3 << 20) + 12345))
+    pieces = list(direct_io.read_pieces(path, offset, length))
+    assert b"".join(pieces) == data[offset : offset + length] and all(len(piece) <= 1 << 20 for piece in pieces)

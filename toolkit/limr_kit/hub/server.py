@@ -94,7 +94,7 @@ class HubServer:
 
         from limr_kit.hub.api import HubApi
         from limr_kit.hub.store import Store
-        from limr_kit.hub.transport import MAX_HEADER_BYTES, HubApp, protocol_class
+        from limr_kit.hub.transport import HubApp, protocol_class
 
         self.warning = _exposure(host, token_file is not None, allow_anonymous_writes)
         tokens = read_tokens(token_file) if token_file is not None else frozenset()
@@ -115,12 +115,12 @@ class HubServer:
         config = uvicorn.Config(
             HubApp(HubApi(store, tokens), max_body, idle_timeout),
             http=protocol_class(),
+            ws="none",
             lifespan="off",
             access_log=False,  # request lines hold capability URLs; the app logs sanitized ones itself
             log_config=None,
             timeout_keep_alive=idle_timeout,  # type: ignore[arg-type]  # a float works: it goes to call_later
             timeout_graceful_shutdown=5,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
             server_header=False,
         )
         self.uvicorn = uvicorn.Server(config)

@@ -1,9 +1,9 @@
-"""HTTP plumbing of the Hub server: an ASGI app (Starlette responses) over uvicorn's h11 protocol.
+"""HTTP plumbing of the Hub server: an ASGI app (Starlette responses) over uvicorn's httptools protocol.
 
 :class:`~limr_kit.hub.api.HubApi` stays synchronous: each request runs in a worker thread and reads its
 body piece by piece from the event loop (:meth:`Request.chunks`), so an LFS upload streams to disk and
 a download streams from it, never whole in memory. Limits: bodies (``max_body``, LFS uploads their
-declared size), headers (h11's incomplete-event size), and idle time: a connection must send complete
+declared size), headers (``MAX_HEADER_BYTES``), and idle time: a connection must send complete
 headers within ``idle_timeout`` of opening or of its last answer, and each MiB of a body within it (408).
 Protocol errors get a JSON 400 with ``Connection: close``; no raw input is ever echoed into a header.
 """
@@ -27,7 +27,7 @@ from limr_kit.hub.validation import DEFAULT_MAX_BODY, ApiError
 log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole server
 
 MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
-_CHUNK = 1 << 20  # a body is handed to the API, and a file sent, in pieces of about this size
+_CHUNK = 1 << 20  # a body is handed to the API in pieces of about this size
 _READ_AHEAD = 4  # pieces read ahead of the API thread
 _MAX_DRAIN = 1 << 20
 _MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread  # an unread body up to this size is skipped so the connection stays usable
@@ -156,14 +156,6 @@ def json_reply(value: Any, status: int = 200, headers: dict[str, str] | None = N
     return Reply(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
-def _file_pieces(path: Path, offset: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        while length and (piece := handle.read(min(length, _CHUNK))):
-            length -= len(piece)
-            yield piece
-
-
 class HubApp:
     """The ASGI app: build a :class:`Request`, run the API on it in a thread, send its :class:`Reply`."""
 
@@ -234,39 +226,93 @@ def _response(reply: Reply, method: str) -> Any:
     headers = {**reply.headers, "Content-Length": str(reply.length)}
     if method == "HEAD":
         return Response(b"", reply.status, headers)
-    return StreamingResponse(_file_pieces(reply.file, reply.offset, reply.length), reply.status, headers)
+    from limr_kit.hub.direct import read_pieces
+
+    return StreamingResponse(read_pieces(reply.file, reply.offset, reply.length), reply.status, headers)
 
 
 @functools.cache
 def protocol_class() -> type:
-    """uvicorn's h11 protocol with a header deadline and JSON protocol errors."""
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    """uvicorn's httptools protocol (a C parser) with a header size limit, a header deadline, a wider body
+    window and JSON protocol errors."""
+    import httptools
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HubProtocol(H11Protocol):
+    class HubProtocol(HttpToolsProtocol):
         """Idle time is counted from the connection's start or its last answer until complete headers arrive
-        (uvicorn counts only from an answer, and restarts the count on every byte)."""
+        (uvicorn counts only from an answer, and restarts the count on every byte). A request's head is held
+        until its blank line arrives, then parsed, as h11 does: past ``MAX_HEADER_BYTES`` it is a 400, and
+        unfinished headers get no answer, only the close at the deadline. The head of a pipelined request
+        that starts in the same read as the previous request's end is parsed as it comes, its bytes counted
+        from the next read on."""
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            self.head: bytearray | None = bytearray()  # the next request's head, until its blank line
+            self.head_bytes: int | None = None  # bytes of a head the parser has started and not finished
+            self.between_requests = True
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
 
         def data_received(self, data: bytes) -> None:
-            self.conn.receive_data(data)  # the timer keeps running until a request's headers are complete
-            self.handle_events()
+            if self.head is not None:
+                self.head += data
+                end = self.head.find(b"\r\n\r\n", max(len(self.head) - len(data) - 3, 0))  # not all of it each read
+                if end < 0 and len(self.head) <= MAX_HEADER_BYTES:
+                    return
+                if end < 0 or end + 4 > MAX_HEADER_BYTES:
+                    self.send_400_response("")
+                    return
+                data, self.head = bytes(self.head), None
+            elif self.head_bytes is not None:
+                self.head_bytes += len(data)
+                if self.head_bytes > MAX_HEADER_BYTES:
+                    self.send_400_response("")
+                    return
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.send_400_response("")
+                return
+            except httptools.HttpParserUpgrade:  # served as plain HTTP (no WebSockets); the rest is ignored
+                self._unsupported_upgrade_warning()
+            if self.between_requests:
+                self.head = bytearray()
+
+        def on_message_begin(self) -> None:
+            self.between_requests, self.head_bytes = False, 0
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self.head_bytes = None
+            self._unset_keepalive_if_required()  # the header deadline is met
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self.between_requests = True
+            super().on_message_complete()
+
+        def on_body(self, body: bytes) -> None:
+            """As uvicorn's, but reading pauses past ``_CHUNK`` unread bytes rather than 64 KiB: fewer
+            round trips through the event loop for a large upload, memory still bounded per connection."""
+            if self.cycle.response_complete:
+                return
+            self.cycle.body += body
+            if len(self.cycle.body) > _CHUNK:
+                self.flow.pause_reading()
+            self.cycle.message_event.set()
 
         def send_400_response(self, msg: str) -> None:
+            if self.cycle is not None and self.cycle.response_started and not self.cycle.response_complete:
+                self.transport.close()  # an answer had started: nothing sensible to add
+                return
             body = json.dumps({"error": "Malformed HTTP request (request line, headers or body framing)."})
-            length = str(len(body)).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", length), (b"connection", b"close")]
-            try:
-                for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body.encode())):
-                    self.transport.write(self.conn.send(event))
-                self.transport.write(self.conn.send(h11.EndOfMessage()))
-            except h11.LocalProtocolError:  # an answer had started: nothing sensible to add
-                pass
+            head = f"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            self.transport.write(f"{head}connection: close\r\n\r\n{body}".encode())
+            if self.cycle is not None and not self.cycle.response_complete:
+                self.cycle.disconnected = True  # the app's own answer, if any, is not sent after this one
+                self.cycle.message_event.set()
             self.transport.close()
 
     return HubProtocol
