@@ -327,3 +327,32 @@ def test_objects_read_past_the_page_cache_give_the_range_asked_for(tmp_path, off
     path.write_bytes(data := os.urandom((3 << 20) + 12345))
     pieces = list(direct_io.read_pieces(path, offset, length))
     assert b"".join(pieces) == data[offset : offset + length] and all(len(piece) <= 1 << 20 for piece in pieces)
+
+
+def test_a_filesystem_that_takes_o_direct_but_refuses_its_io_falls_back_with_every_byte(tmp_path, monkeypatch):
+    """Simulated (this disk honours O_DIRECT): some filesystems accept the flag, then answer EINVAL to the I/O."""
+    import errno
+    import fcntl
+
+    from limr_kit.hub import direct
+
+    def refuses_direct(call):
+        def guarded(fd, *args):
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return call(fd, *args)
+
+        return guarded
+
+    probe = os.open(tmp_path / "probe", os.O_WRONLY | os.O_CREAT)
+    assert direct._set_direct(probe, True), "this disk takes O_DIRECT, so the refusal below is what is tested"
+    os.close(probe)
+    monkeypatch.setattr(direct.os, "write", refuses_direct(os.write))
+    monkeypatch.setattr(direct.os, "preadv", refuses_direct(os.preadv))
+    data = os.urandom((2 << 20) + 777)
+    path = tmp_path / "object"
+    with direct.DirectFile(os.open(path, os.O_WRONLY | os.O_CREAT)) as handle:
+        handle.write(data)
+        handle.sync()
+    assert path.read_bytes() == data
+    assert b"".join(direct.read_pieces(path, 4097, 1 << 21)) == data[4097 : 4097 + (1 << 21)]
