@@ -606,6 +606,26 @@ class _FlakyProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def test_a_model_resolves_from_the_hub_of_the_given_api_into_the_given_cache(checkpoint, tmp_path, monkeypatch):
+    """bench's model resolution downloads a Hub id at its revision from the HfApi it is given, not HF_ENDPOINT."""
+    from huggingface_hub import HfApi
+
+    from limr_kit.benchmarks.models import resolve_model
+    from limr_kit.hub.client import connect
+
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    with HubServer(tmp_path / "hub", port=0) as server:
+        api = HfApi(endpoint=server.url, token=False)
+        connect(api=api)  # as limr-kit's own uploads do: classic LFS (Xet off), which the local server speaks
+        api.create_repo("org/tiny")
+        first = api.upload_folder(repo_id="org/tiny", folder_path=checkpoint).oid
+        api.upload_file(repo_id="org/tiny", path_or_fileobj=b"{}", path_in_repo="later.json")
+        resolved = resolve_model(f"org/tiny@{first}", api=api, cache_dir=tmp_path / "cache")
+    assert resolved.path.is_relative_to(tmp_path / "cache") and resolved.revision == first
+    assert (resolved.path / "config.json").read_bytes() == (checkpoint / "config.json").read_bytes()
+    assert not (resolved.path / "later.json").exists()  # the revision asked for, not the branch's head
+
+
 def test_transient_5xx_and_connection_resets_are_retried(hub, here, curated):
     _FlakyProxy.target, _FlakyProxy.faults = hub.url, {"503", "reset"}
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FlakyProxy)

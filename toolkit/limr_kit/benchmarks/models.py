@@ -44,8 +44,9 @@ def fingerprint(folder: Path) -> str:
     return "local-" + digest.hexdigest()
 
 
-def resolve_model(model: str, *, api: HfApi | None = None) -> ResolvedModel:
-    """A checkpoint folder (with config.json) as is; a Hub id is downloaded at its revision (from ``api``'s Hub)."""
+def resolve_model(model: str, *, api: HfApi | None = None, cache_dir: str | Path | None = None) -> ResolvedModel:
+    """A checkpoint folder (with config.json) as is; a Hub id is downloaded at its revision (from ``api``'s Hub,
+    into the user's Hub cache or ``cache_dir``)."""
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -62,7 +63,11 @@ def resolve_model(model: str, *, api: HfApi | None = None) -> ResolvedModel:
     from huggingface_hub import snapshot_download
 
     with hub_errors(session, f"downloading model {model}"):
-        snapshot = Path(snapshot_download(repo_id, revision=revision, endpoint=session.endpoint, token=session.auth))
+        snapshot = Path(
+            snapshot_download(
+                repo_id, revision=revision, endpoint=session.endpoint, token=session.auth, cache_dir=cache_dir
+            )
+        )
     if not (snapshot / "config.json").is_file():
         raise InputError(f"Hub repo {repo_id} has no config.json: it is not a model checkpoint.")
     return ResolvedModel(repo_id, snapshot, revision, snapshot.name)
