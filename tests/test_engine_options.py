@@ -56,6 +56,7 @@ def test_valid_options_name_their_engine_and_record_what_bench_always_recorded(o
         (lambda: VllmOptions(data_parallel_size=-1), "data_parallel_size: Input should be greater than 0"),
         (lambda: VllmOptions(pipeline_parallel_size="two"), "pipeline_parallel_size: Input should be a valid integer"),
         (lambda: VllmOptions(tensor_parallel=2), "tensor_parallel: Extra inputs are not permitted"),
+        (lambda: VllmOptions(distributed_backend="rey"), "distributed_backend: Input should be 'ray', 'mp'"),
         (
             lambda: VllmOptions(extra={"gpu_memory_utilization": 1.5}),
             "gpu_memory_utilization takes a fraction in (0, 1]",
@@ -132,6 +133,7 @@ def test_equal_options_share_one_engine_in_the_cache():
         (("--vllm-arg", "data_parallel_size=2"), "Use --data-parallel-size N"),
         (("--engine", "lm-eval", "--lm-eval-model", "sglang"), "Unknown lm-eval backend 'sglang'"),
         (("--engine", "hf", "--data-parallel-size", "2"), "--data-parallel-size is for --engine vllm"),
+        (("--distributed-backend", "rey"), "distributed_backend: Input should be 'ray', 'mp'"),
     ],
 )
 def test_a_bad_engine_option_on_the_command_line_is_one_error_line(run_cli, tmp_path, args, message):

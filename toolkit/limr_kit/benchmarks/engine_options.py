@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 LM_EVAL_BACKENDS = ("vllm", "hf")
+DistributedBackend = Literal["ray", "mp", "uni", "external_launcher"]  # vLLM's distributed_executor_backend
 
 
 def _check_extra(extra: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +56,7 @@ class VllmOptions(_EngineOptions):
     data_parallel_size: PositiveInt = 1
     tensor_parallel_size: PositiveInt = 1
     pipeline_parallel_size: PositiveInt = 1
-    distributed_backend: str | None = None  # "ray" for multi-node, "mp" for one node
+    distributed_backend: DistributedBackend | None = None  # "ray" for multi-node, "mp" for one node
     extra: dict[str, Any] = Field(default_factory=dict)  # any other vllm.LLM argument (--vllm-arg KEY=VALUE)
 
     @field_validator("extra")
