@@ -552,8 +552,9 @@ def test_one_process_publishes_to_and_pulls_from_two_hubs(curated, tmp_path, mon
             pull("dataset", "org/two@v1", api=api, cache_dir=tmp_path / "cache", out=tmp_path / "pulled" / str(i))
             for i, api in enumerate(apis)
         ]
-        with pytest.raises(InputError, match="differs from the given HfApi"):
-            publish_dataset(curated, "org/two", PublishOptions(endpoint=urls[1], api=apis[0]))
+        for dry_run in (False, True):  # a dry run names the Hub the real run would use, so it refuses the same
+            with pytest.raises(InputError, match="differs from the given HfApi"):
+                publish_dataset(curated, "org/two", PublishOptions(endpoint=urls[1], api=apis[0], dry_run=dry_run))
     assert [item.endpoint for item in published] == urls
     assert [item.commit for item in pulled] == [item.commit for item in published]
     assert published[0].commit != published[1].commit

@@ -39,8 +39,18 @@ _TRUE = ("1", "true", "yes", "on")
 T = TypeVar("T")
 
 
-def resolve_endpoint(endpoint: str | None = None) -> str:
-    """``endpoint``, else ``HF_ENDPOINT``, else the public Hub; checked to be an http(s) URL."""
+def resolve_endpoint(endpoint: str | None = None, api: HfApi | None = None) -> str:
+    """``api``'s endpoint, else ``endpoint``, else ``HF_ENDPOINT``, else the public Hub; an http(s) URL.
+
+    Both ``api`` and an ``endpoint`` that differs from its own are refused.
+    """
+    url = _checked_url(api.endpoint if api is not None else endpoint)
+    if api is not None and endpoint is not None and _checked_url(endpoint) != url:
+        raise InputError(f"Endpoint '{endpoint}' differs from the given HfApi's ({url}); give one of them.")
+    return url
+
+
+def _checked_url(endpoint: str | None) -> str:
     url = (endpoint or os.environ.get("HF_ENDPOINT") or PUBLIC_ENDPOINT).strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -101,9 +111,7 @@ def connect(endpoint: str | None = None, *, api: HfApi | None = None) -> HubSess
 
     An ``api`` made with ``token=False`` sends no token; one made with ``token=None`` uses the user's.
     """
-    url = resolve_endpoint(endpoint if api is None else api.endpoint)
-    if api is not None and endpoint is not None and resolve_endpoint(endpoint) != url:
-        raise InputError(f"Endpoint '{endpoint}' differs from the given HfApi's ({url}); give one of them.")
+    url = resolve_endpoint(endpoint, api)
     from huggingface_hub import HfApi, constants, get_token
 
     from limr_kit import __version__

@@ -162,8 +162,7 @@ def publish(plan: ReleasePlan, options: PublishOptions) -> PublishResult:
     if options.dry_run:
         for item in plan.files:  # no token is read in a dry run: look for token-like strings only
             scan_for_secrets(item.path_in_repo, item.data)
-        endpoint = options.api.endpoint if options.api is not None else options.endpoint
-        return PublishResult(plan, resolve_endpoint(endpoint), options.revision, True)
+        return PublishResult(plan, resolve_endpoint(options.endpoint, options.api), options.revision, True)
     session = connect(options.endpoint, api=options.api)
     for item in plan.files:
         scan_for_secrets(item.path_in_repo, item.data, session.token)
