@@ -144,6 +144,12 @@ class BenchResults(Artifact):
         return self.status == "complete"
 
 
+def average_accuracy(benchmarks: dict[str, dict[str, Any]]) -> float | None:
+    """The suite's AVG row: the mean of its benchmarks' accuracies (None without benchmarks)."""
+    accuracies = [item["accuracy"] for item in benchmarks.values()]
+    return sum(accuracies) / len(accuracies) if accuracies else None
+
+
 def tool_versions() -> dict[str, str | None]:
     return {
         "limr-kit": __version__,
@@ -210,7 +216,6 @@ def build_results(
     """A one-seed run's results from the entries :func:`summarise` made so far (``done``: all of them)."""
     from limr_kit.benchmarks import polymath_bench
 
-    accuracies = [item["accuracy"] for item in benchmarks.values()]
     extras = {} if polymath is None else {"polymath": polymath_bench.suite_aggregation(benchmarks, polymath)}
     return BenchResults.build(
         status="complete" if done else "partial",
@@ -218,7 +223,7 @@ def build_results(
         model=model.as_dict(),
         engine=options.engine,
         benchmarks=benchmarks,
-        average=sum(accuracies) / len(accuracies) if accuracies else None,
+        average=average_accuracy(benchmarks),
         **extras,
         provenance={
             **tool_versions(),

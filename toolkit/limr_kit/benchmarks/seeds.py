@@ -19,7 +19,7 @@ import numpy as np
 
 from limr_kit.benchmarks.config import SuiteSpec
 from limr_kit.benchmarks.metrics import BOOTSTRAP_ITERATIONS
-from limr_kit.benchmarks.results import RESULTS_FILE, BenchmarkResult, BenchResults
+from limr_kit.benchmarks.results import RESULTS_FILE, BenchmarkResult, BenchResults, average_accuracy
 from limr_kit.errors import InputError
 
 
@@ -132,7 +132,6 @@ def aggregate_seeds(out: str | Path, plan: list[tuple[int, tuple[str, ...]]], se
         if runs:
             benchmarks[name] = _benchmark_over_seeds(runs, seed)
     first = found[min(found)].to_dict()
-    accuracies = [item["accuracy"] for item in benchmarks.values()]
     results = BenchResults.build(
         status="complete" if complete else "partial",
         suite=first["suite"],
@@ -140,7 +139,7 @@ def aggregate_seeds(out: str | Path, plan: list[tuple[int, tuple[str, ...]]], se
         engine=first["engine"],
         seeds={name: sorted(s for s, benchmarks in plan if name in benchmarks) for name in names},
         benchmarks=benchmarks,
-        average=sum(accuracies) / len(accuracies) if accuracies else None,
+        average=average_accuracy(benchmarks),
         provenance={**first["provenance"], "seed": None, "seed_runs": [seed_folder(s) for s in sorted(found)]},
     )
     results.save(out / RESULTS_FILE)
