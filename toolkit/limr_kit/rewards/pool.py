@@ -147,7 +147,7 @@ class WorkerPool:
         worker.wait_ready()
         return worker
 
-    def run(self, jobs: Sequence[Any], finished: ProgressCounter | None = None) -> list[Outcome]:
+    def run(self, jobs: Sequence[Any], finished: ProgressCounter) -> list[Outcome]:
         """One outcome per job, in order, each counted in ``finished``. Neighbouring jobs share a chunk (and a
         worker's memo)."""
         if self._closed:
@@ -160,8 +160,7 @@ class WorkerPool:
             """The current job is over: move on, or hand the worker back when the chunk is done."""
             assignment.position += 1
             assignment.restart_clocks(self.timeout)
-            if finished:
-                finished.advance()
+            finished.advance()
             if assignment.position == len(assignment.indices):
                 del active[assignment.worker.conn]
                 self._idle.put(assignment.worker)
@@ -172,8 +171,7 @@ class WorkerPool:
             del active[assignment.worker.conn]
             pending.extendleft(reversed(assignment.indices[assignment.position + 1 :]))
             self._idle.put(self._replace(assignment.worker))
-            if finished:
-                finished.advance()
+            finished.advance()
 
         while pending or active:
             while pending and (worker := self._checkout(block=not active)) is not None:
