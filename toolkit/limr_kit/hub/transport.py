@@ -29,8 +29,8 @@ log = logging.getLogger("limr_kit.hub.server")  # one logger for the whole serve
 MAX_HEADER_BYTES = 64 << 10  # request line and headers together; more is a 400
 _CHUNK = 1 << 20  # a body is handed to the API in pieces of about this size
 _READ_AHEAD = 4  # pieces read ahead of the API thread
-_MAX_DRAIN = 1 << 20
-_MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread  # an unread body up to this size is skipped so the connection stays usable
+_MAX_DRAIN = 1 << 20  # an unread body up to this size is skipped so the connection stays usable
+_MAX_THREADS = 128  # requests served at once (a slow upload holds one); more wait for a free thread
 _CAPABILITY_URL = re.compile(r"/lfs-upload/[^/?]+")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
